@@ -1,0 +1,36 @@
+# Two commands do everything on a fresh machine (Python 3.11, CPU):
+#   make run    build the sample dataset and run the series on it
+#   make test   the test suite (what CI runs)
+# Both create .venv with the pinned dependencies first if it is missing or stale.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+KERNEL := dacon-photo-restore
+export MPLBACKEND := Agg
+
+.PHONY: run test data venv clean
+
+$(STAMP): requirements.txt requirements-torch.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 needed, found " + sys.version' 
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements-torch.txt -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python ($(KERNEL))"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+data: $(STAMP)
+	$(PY) -m helpers.sample_data
+
+run: data
+	@echo "== baseline: the damaged input itself, scored on the sample test split"
+	$(PY) -m helpers.score --quiet --pred data/sample/test_input --gt data/sample/test_gt --input data/sample/test_input
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+clean:
+	rm -rf data/sample runs .pytest_cache
