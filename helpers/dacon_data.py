@@ -1,0 +1,92 @@
+"""The DACON 236420 folder layout, for the real `open.zip` and the embedded sample alike.
+
+    DATA_DIR/
+        train.csv            input_image_path,gt_image_path  (./train_input/TRAIN_00000.png, ...)
+        test.csv             input_image_path
+        train_input/  train_gt/  test_input/
+        test_gt/  train_mask/  test_mask/  meta.csv     (sample dataset only: lets a local run be scored)
+
+`data_dir()` picks the folder: the DATA_DIR environment variable if set (point it
+at an unzipped `open.zip`), else the embedded sample under data/sample.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import SAMPLE_DIR
+from .images import read_gray, read_rgb, to_gray
+
+IMAGE_SIZE = (512, 512)
+TRAIN_COLUMNS = ["input_image_path", "gt_image_path"]
+TEST_COLUMNS = ["input_image_path"]
+
+
+class DatasetError(ValueError):
+    """The dataset's CSVs or folders are inconsistent (names the file and the problem)."""
+
+
+def data_dir(path: str | os.PathLike | None = None) -> Path:
+    """The dataset folder: an explicit path, else $DATA_DIR, else the embedded sample."""
+    return Path(path or os.environ.get("DATA_DIR") or SAMPLE_DIR).expanduser().resolve()
+
+
+def read_csv(root: str | os.PathLike, name: str, columns: list[str]) -> pd.DataFrame:
+    """Read one of the dataset's CSVs, check its columns, and add absolute paths.
+
+    Each `<col>` value (./train_input/...) gets a resolved twin column `<col>_abs`.
+    A missing file, a missing column, an empty CSV, a duplicate name or a row whose
+    image does not exist is a DatasetError naming the CSV, the row and the path.
+    """
+    root = Path(root)
+    csv = root / name
+    if not csv.is_file():
+        raise DatasetError(f"{csv}: not found (is DATA_DIR the unzipped competition folder?)")
+    df = pd.read_csv(csv, dtype=str)
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DatasetError(f"{csv}: missing column(s) {missing}; found {list(df.columns)}")
+    if df.empty:
+        raise DatasetError(f"{csv}: has a header but no rows")
+    for col in columns:
+        if df[col].isna().any():
+            row = int(df.index[df[col].isna()][0])
+            raise DatasetError(f"{csv}: row {row + 2} has an empty {col}")
+        dup = df[col].map(lambda p: Path(p).name).duplicated()
+        if dup.any():
+            raise DatasetError(f"{csv}: duplicate file name {Path(df[col][dup].iloc[0]).name!r} in {col}")
+        df[col + "_abs"] = [str((root / p).resolve()) for p in df[col]]
+        absent = [i for i, p in enumerate(df[col + "_abs"]) if not Path(p).is_file()]
+        if absent:
+            i = absent[0]
+            raise DatasetError(f"{csv}: row {i + 2} points to {df[col][i]!r}, which does not exist "
+                               f"({len(absent)} such row(s) in all)")
+    return df
+
+
+def read_train_csv(root=None) -> pd.DataFrame:
+    return read_csv(data_dir(root), "train.csv", TRAIN_COLUMNS)
+
+
+def read_test_csv(root=None) -> pd.DataFrame:
+    return read_csv(data_dir(root), "test.csv", TEST_COLUMNS)
+
+
+def load_pair(input_path, gt_path, size=IMAGE_SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """(gray input (H, W) uint8, colour truth (H, W, 3) uint8), both checked for mode and size."""
+    return read_gray(input_path, size), read_rgb(gt_path, size)
+
+
+def lost_region_mask(input_gray: np.ndarray, gt_rgb: np.ndarray) -> np.ndarray:
+    """The lost region as the score defines it: input != PIL-gray(truth).
+
+    Outside the region the competition's input equals PIL's gray of the truth byte
+    for byte; inside, the rare pixels whose gray already equals the fill value are
+    indistinguishable and so not part of this mask.
+    """
+    if input_gray.shape != gt_rgb.shape[:2]:
+        raise ValueError(f"input {input_gray.shape} and truth {gt_rgb.shape} differ in size")
+    return input_gray != to_gray(gt_rgb)

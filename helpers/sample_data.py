@@ -1,0 +1,206 @@
+"""Build a DACON-format dataset from the embedded colour photos (data/photos).
+
+    python -m helpers.sample_data [--out data/sample] [--train 400] [--test 40] [--seed 0]
+
+Each image is a random square crop of one photo (random scale and position,
+random horizontal flip) resized to 512x512; its truth is that crop in RGB, its
+input PIL's grayscale of it with one lost region (helpers.damage). Photos are
+split first, so no photo gives crops to both train and test; `meta.csv` records
+every crop's source photo so later splits can keep sources apart too.
+
+The build is deterministic for a seed (each image has its own random stream, so
+the worker count does not matter), writes into a temporary folder and renames it
+into place at the end: an interrupted build never leaves half a dataset behind.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image, ImageOps
+from tqdm.auto import tqdm
+
+from . import PHOTOS_DIR, SAMPLE_DIR
+from .damage import apply_damage, sample_damage
+from .images import open_image, save_png, to_gray
+
+SIZE = 512
+PHOTO_EXTS = {".jpg", ".jpeg", ".png"}
+MIN_CROP, MAX_CROP = 0.5, 1.0  # crop side as a fraction of the photo's short side
+MIN_CROP_PX = 384  # ...but no smaller than this where the photo allows: upscaling blurs texture
+SPLIT_CODE = {"train": 1, "test": 2}
+
+
+def list_photos(photos_dir: Path) -> list[Path]:
+    photos = sorted(p for p in Path(photos_dir).iterdir() if p.suffix.lower() in PHOTO_EXTS)
+    if not photos:
+        raise FileNotFoundError(f"{photos_dir}: no photos (.jpg/.png) found")
+    return photos
+
+
+def split_sources(photos: list[Path], test_frac: float, seed: int) -> dict[str, list[Path]]:
+    """Seeded split of whole photos into train and test sources."""
+    order = np.random.default_rng([seed, 0]).permutation(len(photos))
+    n_test = max(1, round(test_frac * len(photos)))
+    if n_test >= len(photos):
+        raise ValueError(f"need at least 2 photos to split, got {len(photos)}")
+    return {"test": [photos[i] for i in order[:n_test]], "train": [photos[i] for i in order[n_test:]]}
+
+
+@lru_cache(maxsize=None)
+def _load_photo(path: str) -> Image.Image:
+    return ImageOps.exif_transpose(open_image(path)).convert("RGB")
+
+
+def random_crop(photo: Image.Image, rng: np.random.Generator, size: int = SIZE):
+    """A random square crop resized to size x size: (RGB array, (x0, y0, side, flipped))."""
+    w, h = photo.size
+    short = min(w, h)
+    side = rng.uniform(max(MIN_CROP * short, min(MIN_CROP_PX, short)), MAX_CROP * short)
+    x0, y0 = rng.uniform(0, w - side), rng.uniform(0, h - side)
+    crop = photo.resize((size, size), Image.Resampling.LANCZOS, box=(x0, y0, x0 + side, y0 + side))
+    flipped = bool(rng.random() < 0.5)
+    if flipped:
+        crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    return np.asarray(crop, dtype=np.uint8), (x0, y0, side, flipped)
+
+
+def image_name(split: str, index: int, count: int) -> str:
+    """TRAIN_00000.png / TEST_000.png, widened only when the count needs more digits."""
+    width = max(5 if split == "train" else 3, len(str(count - 1)))
+    return f"{split.upper()}_{index:0{width}d}.png"
+
+
+def make_example(task: tuple) -> dict:
+    """Build, write and describe one example (runs in a worker process)."""
+    out, split, index, count, source, seed = task
+    rng = np.random.default_rng([seed, SPLIT_CODE[split], index])
+    gt, (x0, y0, side, flipped) = random_crop(_load_photo(source), rng)
+    damage = sample_damage(rng, SIZE)
+    name = image_name(split, index, count)
+    save_png(gt, Path(out) / f"{split}_gt" / name)
+    save_png(apply_damage(to_gray(gt), damage), Path(out) / f"{split}_input" / name)
+    save_png(damage.mask.astype(np.uint8) * 255, Path(out) / f"{split}_mask" / name)
+    return {
+        "split": split, "name": name,
+        "input_image_path": f"./{split}_input/{name}", "gt_image_path": f"./{split}_gt/{name}",
+        "mask_path": f"./{split}_mask/{name}", "source": Path(source).name,
+        "crop_x": round(x0, 2), "crop_y": round(y0, 2), "crop_size": round(side, 2), "flipped": flipped,
+        "shape": damage.shape, "fill": damage.fill, "area_frac": round(damage.area_frac, 6),
+    }
+
+
+def _config(photos: list[Path], n_train: int, n_test: int, seed: int, test_frac: float) -> dict:
+    """What a build depends on: its settings, the photos, and the builder's own code."""
+    def sha(paths):
+        digest = hashlib.sha256()
+        for p in paths:
+            digest.update(p.name.encode())
+            digest.update(p.read_bytes())
+        return digest.hexdigest()
+
+    here = Path(__file__).parent
+    return {"n_train": n_train, "n_test": n_test, "seed": seed, "test_frac": test_frac, "size": SIZE,
+            "n_photos": len(photos), "photos_sha256": sha(photos),
+            "code_sha256": sha([here / "sample_data.py", here / "damage.py"])}
+
+
+def build(out: str | os.PathLike = SAMPLE_DIR, n_train: int = 400, n_test: int = 40, seed: int = 0,
+          photos_dir: str | os.PathLike = PHOTOS_DIR, test_frac: float = 0.15, workers: int | None = None,
+          force: bool = False, progress: bool = True) -> Path:
+    """Build the dataset into `out` (skipped when `out` already holds this exact build)."""
+    out = Path(out).resolve()
+    photos = list_photos(Path(photos_dir))
+    config = _config(photos, n_train, n_test, seed, test_frac)
+    stamp = out / "build.json"
+    if not force and stamp.is_file() and json.loads(stamp.read_text()).get("config") == config:
+        print(f"{out}: already built with these settings (use --force to rebuild)")
+        return out
+
+    for p in photos:  # fail on a bad photo now, by name, before any work starts
+        _load_photo(str(p))
+    sources = split_sources(photos, test_frac, seed)
+    tasks = []
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    for split, count in (("train", n_train), ("test", n_test)):
+        srcs = sources[split]
+        tasks += [(str(tmp), split, i, count, str(srcs[i % len(srcs)]), seed) for i in range(count)]
+
+    t0 = time.perf_counter()
+    workers = workers or min(os.cpu_count() or 1, 8)
+    try:
+        with ProcessPoolExecutor(workers) as pool:
+            rows = list(tqdm(pool.map(make_example, tasks, chunksize=8), total=len(tasks),
+                             desc="building sample dataset", disable=not progress))
+        meta = pd.DataFrame(rows)
+        train, test = meta[meta.split == "train"], meta[meta.split == "test"]
+        train[["input_image_path", "gt_image_path"]].to_csv(tmp / "train.csv", index=False)
+        test[["input_image_path"]].to_csv(tmp / "test.csv", index=False)
+        meta.to_csv(tmp / "meta.csv", index=False)
+        seconds = time.perf_counter() - t0
+        (tmp / "build.json").write_text(json.dumps(
+            {"config": config, "seconds": round(seconds, 2),
+             "test_sources": [p.name for p in sources["test"]]}, indent=2))
+        if out.exists():  # swap in the new build, then drop the old one
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    print(f"built {out} in {seconds:.1f} s with {workers} worker(s)")
+    return out
+
+
+def summarize(meta: pd.DataFrame) -> str:
+    """Counts and damage statistics of a built dataset, as plain text."""
+    lines = []
+    for split, df in meta.groupby("split", sort=False):
+        lines.append(f"{split}: {len(df)} images from {df.source.nunique()} photos")
+    lines.append(f"shapes: {meta['shape'].value_counts().sort_index().to_dict()}")
+    a = meta.area_frac * 100
+    lines.append(f"lost area %: min {a.min():.2f}  median {a.median():.2f}  max {a.max():.2f}")
+    hist, edges = np.histogram(a, bins=[1, 2, 4, 6, 8, 10, 12.0001])
+    lines.append("area % histogram: " + "  ".join(f"{edges[i]:.0f}-{edges[i+1]:.0f}:{n}"
+                                                   for i, n in enumerate(hist)))
+    hist, edges = np.histogram(meta.fill, bins=[0, 10, 20, 40, 60, 80, 101])
+    lines.append("fill value histogram: " + "  ".join(f"{edges[i]}-{edges[i+1]-1}:{n}"
+                                                       for i, n in enumerate(hist)))
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m helpers.sample_data", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=str(SAMPLE_DIR), help="output folder (default: data/sample)")
+    ap.add_argument("--photos", default=str(PHOTOS_DIR), help="folder of colour photos")
+    ap.add_argument("--train", type=int, default=400, help="training images (default 400)")
+    ap.add_argument("--test", type=int, default=40, help="test images (default 40)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--test-frac", type=float, default=0.15, help="share of photos kept for test")
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    args = ap.parse_args(argv)
+    out = build(args.out, args.train, args.test, args.seed, args.photos, args.test_frac,
+                args.workers, args.force)
+    print(summarize(pd.read_csv(out / "meta.csv")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
