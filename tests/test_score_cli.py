@@ -1,0 +1,88 @@
+"""python -m helpers.score: same numbers as the independent implementation; clear errors."""
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import reference_score as ref
+
+
+def run_score(*args):
+    return subprocess.run([sys.executable, "-m", "helpers.score", "--quiet", *map(str, args)],
+                          capture_output=True, text=True)
+
+
+@pytest.fixture
+def predictions(small_dataset, tmp_path):
+    """A folder of imperfect predictions: the truth, blurred and with its colours dulled."""
+    out = tmp_path / "pred"
+    out.mkdir()
+    for p in sorted((small_dataset / "test_gt").glob("*.png")):
+        gt = np.asarray(Image.open(p)).astype(np.float64)
+        dull = gt * 0.6 + gt.mean(axis=2, keepdims=True) * 0.4
+        Image.fromarray(np.clip(dull + 8, 0, 255).astype(np.uint8)).save(out / p.name)
+    return out
+
+
+def test_cli_matches_independent_implementation(small_dataset, predictions, tmp_path):
+    res = run_score("--pred", predictions, "--gt", small_dataset / "test_gt",
+                    "--input", small_dataset / "test_input", "--json", tmp_path / "s.json",
+                    "--csv", tmp_path / "s.csv")
+    assert res.returncode == 0, res.stderr
+    report = json.loads((tmp_path / "s.json").read_text())
+    rows = {r["name"]: r for r in report["images"]}
+    assert len(rows) == 8
+    means = {k: [] for k in ("S", "M", "C")}
+    for name, row in rows.items():
+        gt = np.asarray(Image.open(small_dataset / "test_gt" / name))
+        inp = np.asarray(Image.open(small_dataset / "test_input" / name))
+        pred = np.asarray(Image.open(predictions / name))
+        expected = ref.score(gt, pred, inp)
+        for k in means:
+            assert row[k] == pytest.approx(expected[k], abs=1e-6), (name, k)
+            means[k].append(expected[k])
+    summary = report["summary"]
+    for k in means:
+        assert summary[k] == pytest.approx(np.mean(means[k]), abs=1e-6)
+    assert summary["score"] == pytest.approx(
+        0.2 * summary["S"] + 0.4 * summary["M"] + 0.4 * summary["C"], abs=1e-12)
+    assert f"Score {summary['score']:.4f}" in res.stdout
+    assert (tmp_path / "s.csv").read_text().startswith("name,S,M,C,score")
+
+
+def test_missing_prediction_is_named(small_dataset, predictions):
+    (predictions / "TEST_003.png").unlink()
+    res = run_score("--pred", predictions, "--gt", small_dataset / "test_gt",
+                    "--input", small_dataset / "test_input")
+    assert res.returncode == 2
+    assert "TEST_003.png: file not found" in res.stderr
+    assert "Score" not in res.stdout
+
+
+def test_mis_sized_and_corrupt_predictions_are_named(small_dataset, predictions):
+    Image.new("RGB", (256, 256)).save(predictions / "TEST_001.png")
+    (predictions / "TEST_002.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    res = run_score("--pred", predictions, "--gt", small_dataset / "test_gt",
+                    "--input", small_dataset / "test_input")
+    assert res.returncode == 2
+    assert "TEST_001.png: size is 256x256, expected 512x512" in res.stderr
+    assert "TEST_002.png: not a readable image" in res.stderr
+
+
+def test_gray_predictions_are_read_as_rgb(small_dataset, tmp_path):
+    pred = tmp_path / "gray"
+    shutil.copytree(small_dataset / "test_input", pred)  # mode L, like cv2.imread would widen
+    res = run_score("--pred", pred, "--gt", small_dataset / "test_gt", "--input", small_dataset / "test_input")
+    assert res.returncode == 0, res.stderr
+    assert "8 images" in res.stdout
+
+
+def test_empty_input_folder(tmp_path):
+    for d in ("p", "g", "i"):
+        (tmp_path / d).mkdir()
+    res = run_score("--pred", tmp_path / "p", "--gt", tmp_path / "g", "--input", tmp_path / "i")
+    assert res.returncode == 2 and "no .png inputs" in res.stderr
