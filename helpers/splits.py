@@ -1,0 +1,61 @@
+"""Train / validation split that keeps crops of one source photo on one side.
+
+For the sample dataset, meta.csv names each image's source photo, and whole
+sources are assigned to validation until it holds about `val_frac` of the images.
+For the real DACON data (no meta.csv) it is a plain seeded split of the rows.
+The split is written as train_split.csv / val_split.csv next to train.csv, in the
+same two-column format.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .dacon_data import TRAIN_COLUMNS, data_dir, read_train_csv
+from .images import atomic_write
+
+
+def split_rows(train: pd.DataFrame, val_frac: float, seed: int,
+               sources: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(train rows, validation rows); rows of one source never straddle the split."""
+    if not 0 < val_frac < 1:
+        raise ValueError(f"val_frac must be between 0 and 1, got {val_frac}")
+    rng = np.random.default_rng(seed)
+    if sources is None:
+        is_val = np.zeros(len(train), bool)
+        is_val[rng.permutation(len(train))[: max(1, round(val_frac * len(train)))]] = True
+    else:
+        counts = sources.value_counts().sort_index()
+        order = counts.index[rng.permutation(len(counts))]
+        target, taken, val_sources = val_frac * len(train), 0, set()
+        for src in order:
+            if taken >= target:
+                break
+            val_sources.add(src)
+            taken += counts[src]
+        if len(val_sources) == len(counts):
+            raise ValueError("too few source photos to keep any for training")
+        is_val = sources.isin(val_sources).to_numpy()
+    return train[~is_val].reset_index(drop=True), train[is_val].reset_index(drop=True)
+
+
+def write_split(root: str | os.PathLike | None = None, val_frac: float = 0.2,
+                seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split train.csv of a dataset folder and write train_split.csv and val_split.csv."""
+    root = data_dir(root)
+    train = read_train_csv(root)
+    sources = None
+    meta_path = root / "meta.csv"
+    if meta_path.is_file():
+        meta = pd.read_csv(meta_path).set_index("input_image_path")
+        missing = set(train.input_image_path) - set(meta.index)
+        if missing:
+            raise ValueError(f"{meta_path}: no source recorded for {sorted(missing)[0]!r}")
+        sources = train.input_image_path.map(meta.source)
+    tr, va = split_rows(train, val_frac, seed, sources)
+    for df, name in ((tr, "train_split.csv"), (va, "val_split.csv")):
+        atomic_write(Path(root) / name, lambda tmp, df=df: df[TRAIN_COLUMNS].to_csv(tmp, index=False))
+    return tr, va

@@ -1,0 +1,51 @@
+"""PyTorch dataset over DACON-format rows: gray input, colour truth and lost-region mask."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from .dacon_data import IMAGE_SIZE, lost_region_mask
+from .images import read_gray, read_rgb
+
+
+def _resize(a: np.ndarray, size: int, resample) -> np.ndarray:
+    if a.shape[0] == size and a.shape[1] == size:
+        return a
+    return np.asarray(Image.fromarray(a).resize((size, size), resample))
+
+
+class RestorationDataset(Dataset):
+    """Items {'input': (1,S,S), 'gt': (3,S,S), 'mask': (1,S,S), 'name'}; pixels in [0, 1].
+
+    `rows` come from helpers.dacon_data.read_csv (the *_abs columns). Images are
+    checked (mode, 512x512) as they are read, so a bad file fails by name. The mask
+    is the score's: input != PIL-gray(truth). augment=True flips left-right at random.
+    """
+
+    def __init__(self, rows: pd.DataFrame, size: int = 256, augment: bool = False, with_gt: bool = True):
+        self.inputs = list(rows["input_image_path_abs"])
+        self.gts = list(rows["gt_image_path_abs"]) if with_gt else None
+        self.size, self.augment = size, augment
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def __getitem__(self, i: int) -> dict:
+        inp = read_gray(self.inputs[i], IMAGE_SIZE)
+        item = {"name": Path(self.inputs[i]).name}
+        arrays = {"input": _resize(inp, self.size, Image.Resampling.BILINEAR)[None]}
+        if self.gts is not None:
+            gt = read_rgb(self.gts[i], IMAGE_SIZE)
+            mask = lost_region_mask(inp, gt).astype(np.uint8) * 255
+            arrays["gt"] = _resize(gt, self.size, Image.Resampling.BILINEAR).transpose(2, 0, 1)
+            arrays["mask"] = _resize(mask, self.size, Image.Resampling.NEAREST)[None]
+        flip = self.augment and bool(torch.rand(()) < 0.5)
+        for k, a in arrays.items():
+            t = torch.from_numpy(np.array(a)).float() / 255.0  # a copy: PIL arrays are read-only
+            item[k] = t.flip(-1) if flip else t
+        return item

