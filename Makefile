@@ -25,7 +25,14 @@ venv: $(STAMP)
 data: $(STAMP)
 	$(PY) -m helpers.sample_data
 
+RUN_DIR := runs/$(shell date +%Y%m%d-%H%M%S)
+
 run: data
+	@mkdir -p $(RUN_DIR)
+	@for nb in notebooks/[0-9][0-9]_*.ipynb; do \
+		echo "== $$nb -> $(RUN_DIR)/"; \
+		$(PY) -m papermill --kernel $(KERNEL) --progress-bar $$nb $(RUN_DIR)/$$(basename $$nb) || exit 1; \
+	done
 	@echo "== baseline: the damaged input itself, scored on the sample test split"
 	$(PY) -m helpers.score --quiet --pred data/sample/test_input --gt data/sample/test_gt --input data/sample/test_input
 

@@ -1,0 +1,110 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python (dacon-photo-restore)
+#     language: python
+#     name: dacon-photo-restore
+# ---
+
+# %% [markdown]
+# # 01 · Data exploration
+#
+# What the restoration task looks like: damaged grayscale inputs, colour truths, and the
+# lost region that separates them. Runs on the embedded sample dataset by default, or on
+# the real DACON data when `DATA_DIR` points at an unzipped `open.zip`.
+
+# %%
+# Environment: in Colab, mount Drive and install the repository; locally, nothing to do.
+import importlib.util
+import os
+import subprocess
+import sys
+
+IN_COLAB = importlib.util.find_spec("google.colab") is not None
+if IN_COLAB:
+    from google.colab import drive
+
+    drive.mount("/content/drive")
+    repo = "/content/dacon-photo-restore"
+    if not os.path.isdir(repo):
+        url = os.environ.get("DACON_REPO_URL", "https://github.com/dacon-photo-restore/dacon-photo-restore.git")
+        subprocess.run(["git", "clone", "--depth", "1", url, repo], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", repo], check=True)
+    sys.path.insert(0, repo)
+
+# %% tags=["parameters"]
+DATA_DIR = ""  # empty: the embedded sample dataset (built if missing); else an unzipped open.zip
+N_EXAMPLES = 4  # rows in the example grid
+SEED = 0
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+
+from helpers import sample_data
+from helpers.dacon_data import data_dir, read_test_csv, read_train_csv
+from helpers.explore import colour_stats, damage_stats
+from helpers.viz import dataset_examples
+
+root = data_dir(DATA_DIR or None)
+if not DATA_DIR and not (root / "train.csv").exists():
+    sample_data.build(root)
+print("dataset:", root)
+
+# %% [markdown]
+# ## Counts, sizes and modes
+# Reading every CSV row checks that its file exists; loading checks mode and size
+# (inputs L, truths RGB, all 512x512) and fails naming any bad file.
+
+# %%
+train, test = read_train_csv(root), read_test_csv(root)
+stats = damage_stats(train)
+print(f"train pairs: {len(train)}   test inputs: {len(test)}")
+print("all training pairs are 512x512, inputs mode L, truths mode RGB")
+
+# %% [markdown]
+# ## Examples: input, truth and the lost region (input != gray(truth))
+
+# %%
+rng = np.random.default_rng(SEED)
+names = [train.input_image_path[i].rsplit("/", 1)[-1]
+         for i in sorted(rng.choice(len(train), N_EXAMPLES, replace=False))]
+fig = dataset_examples(root, names)
+plt.show()
+
+# %% [markdown]
+# ## The lost region: how large, which fill value, how many pieces
+# Measured from the derived mask. Pixels whose gray already equals the fill value are
+# invisible to it, so now and then a thin region shows up as two or more pieces.
+
+# %%
+print(f"lost area: {stats.area_frac.min():.2%} .. {stats.area_frac.max():.2%}, "
+      f"median {stats.area_frac.median():.2%}")
+print(f"regions per image: {stats.regions.value_counts().to_dict()}")
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+axes[0].hist(stats.area_frac * 100, bins=22, color="tab:blue")
+axes[0].set(xlabel="lost area (% of image)", ylabel="images", title="lost-region size")
+axes[1].hist(stats.fill, bins=range(0, 258, 8), color="tab:gray")
+axes[1].set(xlabel="fill value (gray level)", title="lost-region fill value")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## Colour of the truth images
+# The score gives 40 % to the hue histogram: a gray answer earns almost nothing there.
+
+# %%
+colours, hue = colour_stats(train)
+print(colours.describe().loc[["mean", "std", "min", "max"]].round(1))
+fig, ax = plt.subplots(figsize=(10, 2.8))
+bins = np.arange(180)
+ax.bar(bins, hue / hue.sum(), color=plt.cm.hsv(bins / 180), width=1.0)
+ax.set(xlabel="OpenCV hue (0-179)", ylabel="share of pixels", title="hue histogram of all truth images")
+plt.show()
