@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python (dacon-photo-restore)
 #     language: python
@@ -34,7 +36,10 @@ if IN_COLAB:
     drive.mount("/content/drive")
     repo = "/content/dacon-photo-restore"
     if not os.path.isdir(repo):
-        url = os.environ.get("DACON_REPO_URL", "https://github.com/dacon-photo-restore/dacon-photo-restore.git")
+        url = os.environ.get("DACON_REPO_URL")  # this repository's git URL (your fork or clone)
+        if not url:
+            raise RuntimeError(f"set os.environ['DACON_REPO_URL'] to this repository's git URL, "
+                               f"or upload the repository to {repo}")
         subprocess.run(["git", "clone", "--depth", "1", url, repo], check=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", repo], check=True)
     sys.path.insert(0, repo)
