@@ -19,7 +19,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .dacon_data import lost_region_mask
-from .images import ImageFileError, atomic_write, read_gray, read_rgb
+from .images import atomic_write, read_gray, read_rgb
 from .metrics import aggregate, score_image
 
 
@@ -49,7 +49,7 @@ def score_folders(pred_dir, gt_dir, input_dir, progress: bool = True) -> tuple[p
             pred = read_rgb(pred_dir / name, size, allow_convert=True)
             scores.append(score_image(gt, pred, lost_region_mask(inp, gt)))
             rows.append({"name": name, **scores[-1].as_dict()})
-        except (ImageFileError, ValueError) as e:
+        except ValueError as e:  # ImageFileError included
             problems.append(str(e))
     if problems:
         raise ScoreError(problems)
