@@ -27,14 +27,24 @@ data: $(STAMP)
 
 RUN_DIR := runs/$(shell date +%Y%m%d-%H%M%S)
 
+# Each notebook runs with its CPU-sized parameters from notebooks/params/cpu/ (if any).
+# Checkpoints persist in drive_checkpoints/: a second `make run` resumes or reuses them.
 run: data
 	@mkdir -p $(RUN_DIR)
 	@for nb in notebooks/[0-9][0-9]_*.ipynb; do \
-		echo "== $$nb -> $(RUN_DIR)/"; \
-		$(PY) -m papermill --kernel $(KERNEL) --progress-bar $$nb $(RUN_DIR)/$$(basename $$nb) || exit 1; \
+		name=$$(basename $$nb .ipynb); params=notebooks/params/cpu/$$name.yaml; \
+		echo "== $$nb -> $(RUN_DIR)/ $$(test -f $$params && echo "(parameters: $$params)")"; \
+		start=$$(date +%s); \
+		$(PY) -m papermill --kernel $(KERNEL) --progress-bar $$(test -f $$params && echo "-f $$params") \
+			$$( [ $$name = 05_inference_and_zip ] && echo "-p OUT_DIR $(RUN_DIR)/submission") \
+			$$nb $(RUN_DIR)/$$name.ipynb || exit 1; \
+		echo "== $$name took $$(( $$(date +%s) - start )) s"; \
 	done
 	@echo "== baseline: the damaged input itself, scored on the sample test split"
-	$(PY) -m helpers.score --quiet --pred data/sample/test_input --gt data/sample/test_gt --input data/sample/test_input
+	@$(PY) -m helpers.score --quiet --pred data/sample/test_input --gt data/sample/test_gt --input data/sample/test_input
+	@echo "== restored by the trained pipeline (independent re-score of the submission's PNGs)"
+	@$(PY) -m helpers.score --quiet --pred $(RUN_DIR)/submission/png --gt data/sample/test_gt --input data/sample/test_input
+	@echo "== submission: $(RUN_DIR)/submission/submission.zip"
 
 test: $(STAMP)
 	$(PY) -m pytest

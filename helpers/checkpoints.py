@@ -2,7 +2,8 @@
 
 Locally runs live under drive_checkpoints/<run>/; in Colab under
 /content/drive/MyDrive/dacon-photo-restore/drive_checkpoints/<run>/ so they survive a
-disconnect. `run_dir` checks the folder is writable before any training starts.
+disconnect; the CHECKPOINT_ROOT environment variable overrides both. `run_dir`
+checks the folder is writable before any training starts.
 Each checkpoint is one file, written to a temporary name and renamed, so a crash
 mid-save leaves the previous checkpoints intact; `load_latest` skips a truncated or
 corrupt file (a half-synced Drive copy) with a warning and takes the one before.
@@ -36,7 +37,9 @@ def in_colab() -> bool:
 
 
 def storage_root() -> Path:
-    """drive_checkpoints/ of the repository, or its Google Drive twin in Colab."""
+    """$CHECKPOINT_ROOT if set, else the Google Drive folder in Colab, else drive_checkpoints/ of the repository."""
+    if os.environ.get("CHECKPOINT_ROOT"):
+        return Path(os.environ["CHECKPOINT_ROOT"]).expanduser()
     return COLAB_ROOT if in_colab() else REPO_ROOT / "drive_checkpoints"
 
 

@@ -107,3 +107,37 @@ class PatchDiscriminator(nn.Module):
 
     def forward(self, condition: torch.Tensor, colour: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([condition, colour], dim=1))
+
+
+def build_with_fallback(encoder_name: str, in_channels: int, classes: int, encoder_weights: str | None,
+                        fallback: str = "random") -> tuple[nn.Module, dict]:
+    """build_unet, and when ImageNet weights cannot be downloaded (offline), a stated fallback.
+
+    fallback: "random" (same encoder, random init), "efficientnet-lite0" (switch to the
+    Lite0 encoder with its packaged ImageNet weights) or "error". Returns the model and
+    the architecture record for the checkpoint's config, including the sentence that
+    says which weights it started from.
+    """
+    if fallback not in ("random", "efficientnet-lite0", "error"):
+        raise ValueError(f"fallback must be 'random', 'efficientnet-lite0' or 'error', got {fallback!r}")
+    try:
+        model, note = build_unet(encoder_name, in_channels, classes, encoder_weights)
+    except RuntimeError as e:
+        if encoder_weights != "imagenet" or fallback == "error":
+            raise
+        print(f"NOTE: {e}\n      falling back to {fallback!r} as the parameters ask.")
+        if fallback == "random":
+            encoder_weights = None
+        else:
+            encoder_name, encoder_weights = LITE0, "efficientnet-lite0"
+        model, note = build_unet(encoder_name, in_channels, classes, encoder_weights)
+    print(note)
+    arch = {"encoder_name": encoder_name, "in_channels": in_channels, "classes": classes,
+            "encoder_weights": encoder_weights, "weights_note": note}
+    return model, arch
+
+
+def model_from_arch(arch: dict) -> nn.Module:
+    """Rebuild a trained U-Net's architecture from its checkpoint record (no download; load the state next)."""
+    return smp.Unet(arch["encoder_name"], encoder_weights=None, in_channels=arch["in_channels"],
+                    classes=arch["classes"])

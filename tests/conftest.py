@@ -1,3 +1,4 @@
+import shutil
 import sys
 from pathlib import Path
 
@@ -5,7 +6,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # for reference_score
 
+from helpers import gan_training, mask_training  # noqa: E402
 from helpers.sample_data import build  # noqa: E402
+from helpers.splits import write_split  # noqa: E402
 
 SMALL = dict(n_train=24, n_test=8, seed=123)
 
@@ -14,3 +17,26 @@ SMALL = dict(n_train=24, n_test=8, seed=123)
 def small_dataset(tmp_path_factory) -> Path:
     """A small DACON-format dataset built from the embedded photos (shared, read-only)."""
     return build(tmp_path_factory.mktemp("ds") / "sample", **SMALL, progress=False)
+
+
+# Tiny but real training runs (random-init resnet18 at 64 px), shared by the tests.
+TINY_MASK = dict(run="mask", encoder_name="resnet18", encoder_weights=None, size=64, batch_size=4,
+                 epochs=2, checkpoint_every=1, num_workers=0)
+TINY_GAN = dict(run="gan", encoder_name="resnet18", encoder_weights=None, output="ycbcr", mask_input=True,
+                size=64, batch_size=4, epochs=4, checkpoint_every=3, num_workers=0, val_limit=3)
+
+
+@pytest.fixture(scope="session")
+def split_dataset(small_dataset, tmp_path_factory):
+    dst = tmp_path_factory.mktemp("runs") / "ds"
+    shutil.copytree(small_dataset, dst)
+    write_split(dst, val_frac=0.25, seed=0)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(split_dataset, tmp_path_factory):
+    root = tmp_path_factory.mktemp("ck")
+    mask_training.train(TINY_MASK, split_dataset, root, progress=False)
+    gan_training.train(TINY_GAN, split_dataset, root, progress=False)
+    return root

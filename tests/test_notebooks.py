@@ -43,19 +43,49 @@ def dataset_copy(small_dataset, tmp_path_factory):
 
 
 def run(name: str, out_dir: Path, **params) -> None:
+    """Execute a notebook with its tiny test parameters (notebooks/params/tiny/), then `params`."""
+    import yaml
     src = REPO_ROOT / "notebooks" / f"{name}.ipynb"
-    papermill.execute_notebook(str(src), str(out_dir / src.name), parameters=params,
+    tiny = yaml.safe_load((REPO_ROOT / "notebooks" / "params" / "tiny" / f"{name}.yaml").read_text()) or {}
+    papermill.execute_notebook(str(src), str(out_dir / src.name), parameters={**tiny, **params},
                                kernel_name=KERNEL, progress_bar=False, cwd=str(REPO_ROOT / "notebooks"))
 
 
+def outputs_text(path: Path) -> str:
+    nb = jupytext.read(path)
+    return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+
+
 def test_exploration_and_split_run_on_a_dataset(dataset_copy, tmp_path):
-    run("01_data_exploration", tmp_path, DATA_DIR=str(dataset_copy), N_EXAMPLES=2)
+    run("01_data_exploration", tmp_path, DATA_DIR=str(dataset_copy))
     run("02_dataset_split", tmp_path, DATA_DIR=str(dataset_copy), VAL_FRAC=0.25, SEED=3)
     import pandas as pd
     tr = pd.read_csv(dataset_copy / "train_split.csv")
     va = pd.read_csv(dataset_copy / "val_split.csv")
     assert len(tr) + len(va) == 24 and len(va) > 0
-    out = jupytext.read(tmp_path / "02_dataset_split.ipynb")
-    text = "".join(o.get("text", "") for c in out.cells for o in c.get("outputs", []))
+    text = outputs_text(tmp_path / "02_dataset_split.ipynb")
     assert f"train: {len(tr)} images   validation: {len(va)} images" in text
     assert "0 in both" in text
+
+
+def test_training_and_inference_notebooks_write_their_artefacts(dataset_copy, tmp_path):
+    """03 -> 04 -> 05 with tiny settings: checkpoints, masks, a valid zip and a printed score."""
+    import zipfile
+    ck = tmp_path / "ck"
+    run("02_dataset_split", tmp_path, DATA_DIR=str(dataset_copy))
+    run("03_mask_generator", tmp_path, DATA_DIR=str(dataset_copy), CHECKPOINT_ROOT=str(ck))
+    assert (ck / "mask" / "best.pt").is_file() and (ck / "mask" / "epoch_0001.pt").is_file()
+    assert len(list((ck / "mask" / "test_masks").glob("*.png"))) == 8
+    assert "validation IoU" in outputs_text(tmp_path / "03_mask_generator.ipynb")
+
+    run("04_gan_training", tmp_path, DATA_DIR=str(dataset_copy), CHECKPOINT_ROOT=str(ck))
+    assert sorted(p.name for p in (ck / "gan").glob("epoch_*.pt")) == ["epoch_0001.pt", "epoch_0002.pt"]
+    assert (ck / "gan" / "best.pt").is_file() and list((ck / "gan" / "tb").iterdir())
+    assert "best: epoch" in outputs_text(tmp_path / "04_gan_training.ipynb")
+
+    sub = tmp_path / "submission"
+    run("05_inference_and_zip", tmp_path, DATA_DIR=str(dataset_copy), CHECKPOINT_ROOT=str(ck), OUT_DIR=str(sub))
+    names = sorted(zipfile.ZipFile(sub / "submission.zip").namelist())
+    assert names == sorted(p.name for p in (dataset_copy / "test_input").iterdir())
+    text = outputs_text(tmp_path / "05_inference_and_zip.ipynb")
+    assert "restored 8 of 8 test images" in text and "DACON score on 8 test images" in text

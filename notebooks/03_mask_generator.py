@@ -1,0 +1,137 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python (dacon-photo-restore)
+#     language: python
+#     name: dacon-photo-restore
+# ---
+
+# %% [markdown]
+# # 03 · Mask generator
+#
+# At test time the lost region is not given: it has to be found from the damaged gray
+# input alone. An smp U-Net learns it with BCE-with-logits against the score's own mask,
+# `input != gray(truth)`. The region is one flat fill of a single gray value with sharp
+# edges, so after thresholding, the predicted edge is snapped onto the pixels of that
+# value nearby (`helpers.masking.snap_to_fill`); both IoUs are reported.
+#
+# Checkpoints go to Drive-style storage every `CHECKPOINT_EVERY` epochs; re-running
+# this notebook resumes the run. `best.pt` (best validation IoU) is what 04 and 05 use.
+
+# %%
+# Environment: in Colab, mount Drive and install the repository; locally, nothing to do.
+import importlib.util
+import os
+import subprocess
+import sys
+
+IN_COLAB = importlib.util.find_spec("google.colab") is not None
+if IN_COLAB:
+    from google.colab import drive
+
+    drive.mount("/content/drive")
+    repo = "/content/dacon-photo-restore"
+    if not os.path.isdir(repo):
+        url = os.environ.get("DACON_REPO_URL")  # this repository's git URL (your fork or clone)
+
+# %% tags=["parameters"]
+DATA_DIR = ""  # empty: the embedded sample dataset; else an unzipped open.zip
+CHECKPOINT_ROOT = ""  # empty: drive_checkpoints/ (Google Drive in Colab)
+RUN = "mask"  # run folder name under the checkpoint root
+ENCODER_NAME = "timm-tf_efficientnet_lite0"
+ENCODER_WEIGHTS = "efficientnet-lite0"  # "imagenet" (download), "efficientnet-lite0" (offline package) or None
+WEIGHTS_FALLBACK = "random"  # if "imagenet" cannot be downloaded: "random", "efficientnet-lite0" or "error"
+IMAGE_SIZE = 256  # the network sees images resized to this
+BATCH_SIZE = 8
+EPOCHS = 10
+LR = 0.001
+CHECKPOINT_EVERY = 3  # epochs between checkpoints
+VAL_LIMIT = 0  # validate on the first N validation images (0: all)
+NUM_WORKERS = 2
+SEED = 0
+N_EXAMPLES = 3  # best and worst validation examples to show
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from helpers import mask_training
+from helpers.dacon_data import data_dir, load_pair, lost_region_mask, read_test_csv
+from helpers.images import read_gray
+from helpers.masking import mask_probability, snap_radius, snap_to_fill
+from helpers.viz import image_grid
+
+root = data_dir(DATA_DIR or None)
+config = dict(run=RUN, encoder_name=ENCODER_NAME, encoder_weights=ENCODER_WEIGHTS,
+              weights_fallback=WEIGHTS_FALLBACK, size=IMAGE_SIZE, batch_size=BATCH_SIZE, epochs=EPOCHS,
+              lr=LR, checkpoint_every=CHECKPOINT_EVERY, val_limit=VAL_LIMIT, num_workers=NUM_WORKERS,
+              seed=SEED)
+print("dataset:", root)
+
+# %% [markdown]
+# ## Training (resumes from the newest checkpoint of the run)
+
+# %%
+run = mask_training.train(config, root, CHECKPOINT_ROOT or None)
+history = pd.DataFrame(run.history)
+print("run folder:", run.dir)
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+axes[0].plot(history.epoch, history.loss, marker="o")
+axes[0].set(xlabel="epoch", ylabel="BCE", title="training loss")
+axes[1].plot(history.epoch, history.iou_coarse, marker="o", label="IoU, network")
+axes[1].plot(history.epoch, history.iou, marker="o", label="IoU, snapped to the fill")
+axes[1].set(xlabel="epoch", title="validation IoU")
+axes[1].legend()
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## Validation of the best model, image by image
+
+# %%
+model, record = mask_training.load_mask_model(run.dir / "best.pt")
+val_rows = mask_training.split_rows(root, "val_split.csv", VAL_LIMIT)
+scale = record["size"] / 512
+per_image = mask_training.evaluate(model, val_rows, scale, record["threshold"])
+summary = per_image[["iou_coarse", "dice_coarse", "iou", "dice"]].agg(["mean", "median", "min"])
+print(f"best epoch {record['epoch']}: validation IoU {per_image.iou.mean():.4f}, "
+      f"Dice {per_image.dice.mean():.4f} over {len(per_image)} images")
+print(summary.round(4))
+
+# %%
+order = per_image.sort_values("iou")
+picked = pd.concat([order.tail(N_EXAMPLES)[::-1], order.head(N_EXAMPLES)])
+rows, titles = [], []
+for name, iou in zip(picked.name, picked.iou):
+    r = val_rows[val_rows.input_image_path_abs.str.endswith("/" + name)].iloc[0]
+    gray, gt = load_pair(r.input_image_path_abs, r.gt_image_path_abs)
+    prob = mask_probability(model, gray, scale)
+    snapped = snap_to_fill(gray, prob > record["threshold"], radius=snap_radius(scale))
+    rows.append([gray, (prob * 255).astype(np.uint8), snapped.astype(np.uint8) * 255,
+                 lost_region_mask(gray, gt).astype(np.uint8) * 255])
+    titles.append(f"{name}\nIoU {iou:.3f}")
+fig = image_grid(rows, ["input", "P(lost)", "predicted region", "true region"], titles)
+fig.suptitle(f"best {N_EXAMPLES} (top) and worst {N_EXAMPLES} (bottom) validation images", y=1.01)
+plt.show()
+
+# %% [markdown]
+# ## Predicted masks for the test inputs
+# Written as 0/255 PNGs under the run folder, for inspection; notebook 05 predicts
+# them again inside the pipeline.
+
+# %%
+test = read_test_csv(root)
+written = mask_training.write_masks(model, record, test.input_image_path_abs, run.dir / "test_masks")
+areas = [np.mean(read_gray(p) > 0) for p in written]
+print(f"{len(written)} test masks in {run.dir / 'test_masks'}; "
+      f"predicted lost area median {np.median(areas):.2%}, {sum(a == 0 for a in areas)} empty")

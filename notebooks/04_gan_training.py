@@ -1,0 +1,142 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python (dacon-photo-restore)
+#     language: python
+#     name: dacon-photo-restore
+# ---
+
+# %% [markdown]
+# # 04 · GAN training
+#
+# pix2pix-style: the generator (an smp U-Net, resnet34 by default) restores the damaged
+# gray image in colour, and a PatchGAN discriminator judges (input, colour) pairs patch
+# by patch. The defaults are the seed's recipe: gray in, RGB out, adversarial BCE +
+# 100 x L1, Adam 1e-4 / 2e-4 with betas (0.5, 0.999). Parameters select other recipes:
+# `OUTPUT = "ycbcr"` keeps the known luminance outside the lost region, `MASK_INPUT`
+# adds the lost region as an input channel, `ADV_START_EPOCH` trains with L1 alone first.
+#
+# Every epoch the whole pipeline is validated as inference runs it (lost region from the
+# mask model of notebook 03) with the DACON score. Every `CHECKPOINT_EVERY` epochs a
+# checkpoint (models, optimizers, RNG states, config, history, best score) goes to
+# Drive-style storage; re-running the notebook resumes from the newest one. `best.pt`
+# holds the best generator with its mask model: a complete pipeline for notebook 05.
+
+# %%
+# Environment: in Colab, mount Drive and install the repository; locally, nothing to do.
+import importlib.util
+import os
+import subprocess
+import sys
+
+IN_COLAB = importlib.util.find_spec("google.colab") is not None
+if IN_COLAB:
+    from google.colab import drive
+
+    drive.mount("/content/drive")
+    repo = "/content/dacon-photo-restore"
+    if not os.path.isdir(repo):
+        url = os.environ.get("DACON_REPO_URL")  # this repository's git URL (your fork or clone)
+
+# %% tags=["parameters"]
+DATA_DIR = ""  # empty: the embedded sample dataset; else an unzipped open.zip
+CHECKPOINT_ROOT = ""  # empty: drive_checkpoints/ (Google Drive in Colab)
+RUN = "gan"  # run folder name under the checkpoint root
+MASK_RUN = "mask"  # the mask model's run (notebook 03)
+ENCODER_NAME = "resnet34"
+ENCODER_WEIGHTS = "imagenet"  # "imagenet" (download), "efficientnet-lite0" (offline package) or None
+WEIGHTS_FALLBACK = "random"  # if "imagenet" cannot be downloaded: "random", "efficientnet-lite0" or "error"
+OUTPUT = "rgb"  # "rgb": the seed's recipe; "ycbcr": keep the known luminance
+MASK_INPUT = False  # give the generator the lost region as a second channel
+IMAGE_SIZE = 256  # the networks see images resized to this
+BATCH_SIZE = 16
+EPOCHS = 30
+LR_G = 0.0001
+LR_D = 0.0002
+BETA1 = 0.5
+BETA2 = 0.999
+L1_WEIGHT = 100.0
+ADV_WEIGHT = 1.0  # 0: no discriminator at all
+ADV_START_EPOCH = 1  # L1 only before this epoch
+CHECKPOINT_EVERY = 3  # epochs between checkpoints
+VAL_LIMIT = 300  # validate on the first N validation images (0: all)
+NUM_WORKERS = 2
+SEED = 0
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+from PIL import Image
+
+from helpers import gan_training
+from helpers.dacon_data import data_dir
+
+root = data_dir(DATA_DIR or None)
+config = dict(run=RUN, mask_run=MASK_RUN, encoder_name=ENCODER_NAME, encoder_weights=ENCODER_WEIGHTS,
+              weights_fallback=WEIGHTS_FALLBACK, output=OUTPUT, mask_input=MASK_INPUT, size=IMAGE_SIZE,
+              batch_size=BATCH_SIZE, epochs=EPOCHS, lr_g=LR_G, lr_d=LR_D, beta1=BETA1, beta2=BETA2,
+              l1_weight=L1_WEIGHT, adv_weight=ADV_WEIGHT, adv_start_epoch=ADV_START_EPOCH,
+              checkpoint_every=CHECKPOINT_EVERY, val_limit=VAL_LIMIT, num_workers=NUM_WORKERS, seed=SEED)
+print("dataset:", root)
+
+# %% [markdown]
+# ## TensorBoard
+# Losses per step, the validation score parts per epoch and a sample grid are logged
+# under the run folder. In Colab or Jupyter:
+#
+#     %load_ext tensorboard
+#     %tensorboard --logdir drive_checkpoints/gan/tb
+#
+# (in Colab: `--logdir /content/drive/MyDrive/dacon-photo-restore/drive_checkpoints/gan/tb`);
+# from a shell: `tensorboard --logdir drive_checkpoints`.
+
+# %% [markdown]
+# ## Training (resumes from the newest checkpoint of the run)
+
+# %%
+run = gan_training.train(config, root, CHECKPOINT_ROOT or None)
+history = pd.DataFrame(run.history)
+print("run folder:", run.dir, "  TensorBoard logs:", run.dir / "tb")
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(14, 3.2))
+axes[0].plot(history.epoch, history.loss_G_l1, marker="o")
+axes[0].set(xlabel="epoch", title="generator L1")
+axes[1].plot(history.epoch, history.loss_G_adv, marker="o", label="G adversarial")
+axes[1].plot(history.epoch, history.loss_D, marker="o", label="D")
+axes[1].set(xlabel="epoch", title="adversarial losses")
+axes[1].legend()
+for part in ("S", "M", "C", "score"):
+    axes[2].plot(history.epoch, history[part], marker="o", label=part)
+axes[2].set(xlabel="epoch", title="validation (DACON score)")
+axes[2].legend()
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## Validation score per epoch
+
+# %%
+print(history[["epoch", "loss_G_l1", "loss_G_adv", "loss_D", "S", "M", "C", "score", "seconds"]]
+      .round(4).to_string(index=False))
+best = history.loc[history.score.idxmax()]
+print(f"best: epoch {int(best.epoch)}, validation score {best.score:.4f} "
+      f"(S {best.S:.4f}  M {best.M:.4f}  C {best.C:.4f}) -> {run.dir / 'best.pt'}")
+
+# %% [markdown]
+# ## Last epoch's validation samples: input | prediction | truth
+
+# %%
+last = sorted((run.dir / "samples").glob("epoch_*.png"))[-1]
+plt.figure(figsize=(9, 12))
+plt.imshow(Image.open(last))
+plt.axis("off")
+plt.title(last.name)
+plt.show()

@@ -1,0 +1,126 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python (dacon-photo-restore)
+#     language: python
+#     name: dacon-photo-restore
+# ---
+
+# %% [markdown]
+# # 05 · Inference and submission zip
+#
+# Loads the best pipeline of a GAN run (its generator and the mask model it was
+# validated with), restores every test input at its original size, writes RGB PNGs
+# named like the inputs, packs them flat into `submission.zip` and validates the zip.
+# When truth images exist (the sample dataset, or a validation folder), it prints the
+# DACON score with its parts, a per-image table and the best and worst cases.
+# The same function serves the command line:
+# `python -m helpers.predict --input-dir DIR --output-dir DIR --run RUN_DIR`.
+
+# %%
+# Environment: in Colab, mount Drive and install the repository; locally, nothing to do.
+import importlib.util
+import os
+import subprocess
+import sys
+
+IN_COLAB = importlib.util.find_spec("google.colab") is not None
+if IN_COLAB:
+    from google.colab import drive
+
+    drive.mount("/content/drive")
+    repo = "/content/dacon-photo-restore"
+    if not os.path.isdir(repo):
+        url = os.environ.get("DACON_REPO_URL")  # this repository's git URL (your fork or clone)
+
+# %% tags=["parameters"]
+DATA_DIR = ""  # empty: the embedded sample dataset; else an unzipped open.zip
+CHECKPOINT_ROOT = ""  # empty: drive_checkpoints/ (Google Drive in Colab)
+RUN = "gan"  # the GAN run whose best.pt restores the images
+OUT_DIR = ""  # empty: <run folder>/submission
+ALLOW_INCOMPLETE = False  # write the zip even if some test images failed
+N_EXAMPLES = 3  # best and worst images to show
+
+# %%
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from helpers.checkpoints import storage_root
+from helpers.dacon_data import data_dir, load_pair, lost_region_mask, read_test_csv
+from helpers.images import atomic_write, read_rgb
+from helpers.metrics import aggregate, score_image
+from helpers.predict import restore_folder
+from helpers.restore import Restorer
+from helpers.submission import expected_names, validate_zip, write_zip
+from helpers.viz import image_grid
+
+root = data_dir(DATA_DIR or None)
+run_dir = Path(CHECKPOINT_ROOT or storage_root()) / RUN
+out_dir = Path(OUT_DIR) if OUT_DIR else run_dir / "submission"
+restorer = Restorer.load(run_dir)
+print(restorer.describe())
+
+# %% [markdown]
+# ## Restore the test inputs
+
+# %%
+test = read_test_csv(root)
+pred_dir = out_dir / "png"
+report = restore_folder(restorer, test.input_image_path_abs, pred_dir)
+print(f"restored {len(report.restored)} of {len(test)} test images into {pred_dir}")
+for name, problem in report.failed.items():
+    print(f"FAILED {name}: {problem}")
+
+# %% [markdown]
+# ## Pack and validate the zip
+# The zip is refused if a prediction is missing or malformed, unless `ALLOW_INCOMPLETE`.
+
+# %%
+names = expected_names(test)
+zip_path = write_zip(pred_dir, out_dir / "submission.zip", names, allow_incomplete=ALLOW_INCOMPLETE)
+check = validate_zip(zip_path, names)
+print(f"submission: {zip_path}  ({check['files']} PNGs, {check['bytes'] / 1e6:.1f} MB, flat, RGB 512x512)")
+
+# %% [markdown]
+# ## Score (only where truth images exist)
+
+# %%
+gt_dir = root / "test_gt"
+if gt_dir.is_dir():
+    scores = {}
+    for name in names:
+        gray, gt = load_pair(root / "test_input" / name, gt_dir / name)
+        scores[name] = score_image(gt, read_rgb(pred_dir / name, (512, 512)), lost_region_mask(gray, gt))
+    per_image = pd.DataFrame({n: s.as_dict() for n, s in scores.items()}).T
+    total = aggregate(list(scores.values()))
+    summary = json.dumps({**total, "submission": str(zip_path)}, indent=2)
+    atomic_write(out_dir / "score.json", lambda tmp: Path(tmp).write_text(summary))
+    print(f"DACON score on {total['n']} test images: {total['score']:.4f}  "
+          f"(S {total['S']:.4f}  M {total['M']:.4f}  C {total['C']:.4f})")
+    print(per_image.sort_values("score").round(4).to_string())
+else:
+    per_image = None
+    print(f"no {gt_dir}: nothing to score against (the real DACON test set has no truth)")
+
+# %%
+if per_image is not None:
+    order = per_image.sort_values("score")
+    picked = list(order.index[::-1][:N_EXAMPLES]) + list(order.index[:N_EXAMPLES])
+    grid = []
+    for name in picked:
+        gray, gt = load_pair(root / "test_input" / name, gt_dir / name)
+        grid.append([gray, read_rgb(pred_dir / name), gt])
+    fig = image_grid(grid, ["input", "restored", "truth"],
+                     [f"{n}\nscore {per_image.score[n]:.3f}" for n in picked])
+    fig.suptitle(f"best {N_EXAMPLES} (top) and worst {N_EXAMPLES} (bottom) test images", y=1.01)
+    plt.show()

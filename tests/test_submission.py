@@ -1,0 +1,55 @@
+"""The submission zip: complete, flat, RGB 512x512 PNGs, or a clear refusal."""
+import zipfile
+
+import numpy as np
+import pytest
+
+from helpers.images import save_png
+from helpers.submission import SubmissionError, validate_zip, write_zip
+
+NAMES = ["TEST_000.png", "TEST_001.png", "TEST_002.png"]
+
+
+def predictions(folder, names=NAMES):
+    for n in names:
+        save_png(np.full((512, 512, 3), 100, np.uint8), folder / n)
+    return folder
+
+
+def test_complete_submission_is_written_flat_and_validates(tmp_path):
+    pred = predictions(tmp_path / "png")
+    z = write_zip(pred, tmp_path / "submission.zip", NAMES)
+    assert sorted(zipfile.ZipFile(z).namelist()) == NAMES
+    assert validate_zip(z, NAMES)["files"] == 3
+
+
+def test_incomplete_submission_is_refused_unless_allowed(tmp_path):
+    pred = predictions(tmp_path / "png", NAMES[:2])
+    save_png(np.zeros((256, 256, 3), np.uint8), pred / "TEST_002.png")  # wrong size
+    with pytest.raises(SubmissionError, match=r"TEST_002.png: size is 256x256"):
+        write_zip(pred, tmp_path / "s.zip", NAMES)
+    (pred / "TEST_002.png").unlink()
+    with pytest.raises(SubmissionError, match=r"1 of 3 predictions missing \(TEST_002.png\)"):
+        write_zip(pred, tmp_path / "s.zip", NAMES)
+    assert not (tmp_path / "s.zip").exists()
+    z = write_zip(pred, tmp_path / "s.zip", NAMES, allow_incomplete=True)
+    with pytest.raises(SubmissionError, match="1 expected file"):
+        validate_zip(z, NAMES)
+
+
+def test_validation_catches_folders_modes_and_extras(tmp_path):
+    pred = predictions(tmp_path / "png")
+    save_png(np.zeros((512, 512), np.uint8), tmp_path / "gray.png")
+    z = tmp_path / "bad.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.write(pred / NAMES[0], arcname="sub/" + NAMES[0])
+        zf.write(tmp_path / "gray.png", arcname=NAMES[1])
+        zf.write(pred / NAMES[2], arcname=NAMES[2])
+        zf.writestr("notes.txt", "hello")
+    with pytest.raises(SubmissionError) as e:
+        validate_zip(z, NAMES)
+    msg = str(e.value)
+    assert "inside folders" in msg and "TEST_001.png: PNG L" in msg and "unexpected" in msg
+    (tmp_path / "junk.zip").write_bytes(b"not a zip")
+    with pytest.raises(SubmissionError, match="not a readable zip"):
+        validate_zip(tmp_path / "junk.zip", NAMES)

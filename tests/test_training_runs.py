@@ -1,0 +1,100 @@
+"""Real (tiny) training runs: checkpoints every N epochs, resuming, determinism, the pipeline file."""
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import torch
+
+from helpers import gan_training, mask_training
+from helpers.checkpoints import epoch_files
+from helpers.restore import Restorer, load_bundle
+from helpers.training import ResumeError
+
+from conftest import TINY_GAN, TINY_MASK
+
+
+def test_mask_run_writes_checkpoints_and_best(tiny_runs):
+    folder = tiny_runs / "mask"
+    assert [p.name for p in epoch_files(folder)] == ["epoch_0002.pt", "epoch_0001.pt"]
+    model, record = mask_training.load_mask_model(folder)
+    assert record["kind"] == "mask_model" and record["config"]["arch"]["weights_note"].endswith("random weights")
+    hist = pd.read_csv(folder / "history.csv")
+    assert list(hist.epoch) == [1, 2] and hist.iou.between(0, 1).all()
+
+
+def test_gan_run_checkpoints_every_three_epochs_and_at_the_end(tiny_runs):
+    folder = tiny_runs / "gan"
+    assert [p.name for p in epoch_files(folder)] == ["epoch_0004.pt", "epoch_0003.pt"]
+    state = torch.load(folder / "epoch_0004.pt", weights_only=False)
+    assert set(state) >= {"config", "modules", "optimizers", "rng", "history", "best", "epoch"}
+    assert state["config"]["output"] == "ycbcr" and set(state["modules"]) == {"G", "D"}
+    hist = pd.read_csv(folder / "history.csv")
+    assert list(hist.epoch) == [1, 2, 3, 4]
+    assert {"S", "M", "C", "score", "loss_G_l1", "loss_D"} <= set(hist.columns)
+    assert state["best"] == pytest.approx(hist.score.max())
+    assert len(list((folder / "samples").glob("epoch_*.png"))) == 4
+    assert list((folder / "tb").glob("events.out.tfevents.*"))
+    bundle = load_bundle(folder)
+    assert bundle["epoch"] == int(hist.epoch[hist.score.idxmax()])
+
+
+def test_rerun_resumes_and_extends(tiny_runs, split_dataset, capsys):
+    shutil.copytree(tiny_runs / "gan", tiny_runs / "gan_more")
+    run = gan_training.train({**TINY_GAN, "run": "gan_more", "epochs": 5}, split_dataset, tiny_runs, progress=False)
+    assert "resuming gan_more after epoch 4" in capsys.readouterr().out
+    assert [h["epoch"] for h in run.history] == [1, 2, 3, 4, 5]
+    again = gan_training.train({**TINY_GAN, "run": "gan_more", "epochs": 5}, split_dataset, tiny_runs, progress=False)
+    assert len(again.history) == 5  # finished: nothing retrained
+
+
+def test_resuming_with_other_settings_is_refused(tiny_runs, split_dataset):
+    with pytest.raises(ResumeError, match=r"output: 'ycbcr' -> 'rgb'"):
+        gan_training.train({**TINY_GAN, "output": "rgb"}, split_dataset, tiny_runs, progress=False)
+
+
+def test_first_epoch_losses_are_reproducible(tiny_runs, split_dataset, tmp_path):
+    """Two fresh runs with one seed agree on the first epoch's losses (CPU) to 1e-5."""
+    history = []
+    for name in ("a", "b"):
+        shutil.copytree(tiny_runs / "mask", tmp_path / name / "mask")
+        run = gan_training.train({**TINY_GAN, "epochs": 1}, split_dataset, tmp_path / name, progress=False)
+        history.append(run.history[0])
+    for k in ("loss_G_l1", "loss_G_adv", "loss_D", "score"):
+        assert history[0][k] == pytest.approx(history[1][k], abs=1e-5), k
+
+
+def test_restorer_from_run_restores_any_size(tiny_runs):
+    import numpy as np
+    r = Restorer.load(tiny_runs / "gan")
+    assert "resnet18" in r.describe()
+    gray = np.random.default_rng(0).integers(0, 256, (200, 330)).astype(np.uint8)
+    rgb, mask = r.restore(gray)
+    assert rgb.shape == (200, 330, 3) and rgb.dtype == np.uint8 and mask.shape == (200, 330)
+
+
+def test_training_killed_mid_epoch_resumes_to_the_same_end(tiny_runs, split_dataset, tmp_path):
+    shutil.copytree(tiny_runs / "mask", tmp_path / "mask")
+    cfg = {**TINY_GAN, "epochs": 3, "checkpoint_every": 1, "size": 128}
+    cmd = [sys.executable, "-m", "helpers.gan_training", "--config", json.dumps(cfg),
+           "--data-dir", str(split_dataset), "--checkpoint-root", str(tmp_path), "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = tmp_path / "gan" / "epoch_0001.pt"
+    deadline = time.time() + 300
+    while not first.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    assert first.exists(), "the run never wrote its first checkpoint"
+    time.sleep(1.0)  # into epoch 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not (tmp_path / "gan" / "epoch_0003.pt").exists()
+    before = first.stat().st_mtime_ns
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert [p.name for p in epoch_files(tmp_path / "gan")] == ["epoch_0003.pt", "epoch_0002.pt", "epoch_0001.pt"]
+    assert first.stat().st_mtime_ns == before  # nothing earlier rewritten
+    assert list(pd.read_csv(tmp_path / "gan" / "history.csv").epoch) == [1, 2, 3]
