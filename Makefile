@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 KERNEL := dacon-photo-restore
 export MPLBACKEND := Agg
 
-.PHONY: run test data venv clean
+.PHONY: run test nbval nbval-refresh data venv clean
 
 $(STAMP): requirements.txt requirements-torch.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 needed, found " + sys.version' 
@@ -46,8 +46,35 @@ run: data
 	@$(PY) -m helpers.score --quiet --pred $(RUN_DIR)/submission/png --gt data/sample/test_gt --input data/sample/test_input
 	@echo "== submission: $(RUN_DIR)/submission/submission.zip"
 
+# The unit, fault and papermill tests, then nbval over the reference notebooks.
 test: $(STAMP)
 	$(PY) -m pytest
+	@$(MAKE) --no-print-directory nbval
+
+# nbval: tests/nbval/NN_*.ipynb are the series executed with notebooks/params/tiny/ on a
+# 24/8-image dataset (seed 123); re-executing them must reproduce every output cell
+# marked "# NBVAL_CHECK_OUTPUT" (paths sanitised by tests/nbval/sanitize.cfg).
+NBVAL      := tests/nbval
+NBVAL_WORK := runs/nbval
+NBVAL_ENV  := DATA_DIR=$(CURDIR)/$(NBVAL_WORK)/data CHECKPOINT_ROOT=$(CURDIR)/$(NBVAL_WORK)/checkpoints
+
+$(NBVAL_WORK)/data/build.json: $(STAMP) $(wildcard helpers/*.py)
+	rm -rf $(NBVAL_WORK)
+	$(PY) -m helpers.sample_data --out $(NBVAL_WORK)/data --train 24 --test 8 --seed 123 > /dev/null
+
+nbval: $(NBVAL_WORK)/data/build.json
+	rm -rf $(NBVAL_WORK)/checkpoints
+	$(NBVAL_ENV) $(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-sanitize-with $(NBVAL)/sanitize.cfg \
+		--nbval-cell-timeout 600 $(NBVAL)/[0-9][0-9]_*.ipynb
+
+# Re-run the reference notebooks deliberately (after a change that should alter their output).
+nbval-refresh: $(NBVAL_WORK)/data/build.json
+	rm -rf $(NBVAL_WORK)/checkpoints
+	@for nb in notebooks/[0-9][0-9]_*.ipynb; do \
+		name=$$(basename $$nb .ipynb); \
+		$(NBVAL_ENV) $(PY) -m papermill --kernel $(KERNEL) --cwd $(NBVAL) -f notebooks/params/tiny/$$name.yaml \
+			$$nb $(NBVAL)/$$name.ipynb || exit 1; \
+	done
 
 clean:
 	rm -rf data/sample runs .pytest_cache

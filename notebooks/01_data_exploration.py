@@ -69,6 +69,9 @@ print("dataset:", root)
 # %%
 train, test = read_train_csv(root), read_test_csv(root)
 stats, hue = dataset_stats(train)  # reads every pair once
+
+# %%
+# NBVAL_CHECK_OUTPUT
 print(f"train pairs: {len(train)}   test inputs: {len(test)}")
 print("all training pairs are 512x512, inputs mode L, truths mode RGB")
 
@@ -88,6 +91,7 @@ plt.show()
 # invisible to it, so now and then a thin region shows up as two or more pieces.
 
 # %%
+# NBVAL_CHECK_OUTPUT
 print(f"lost area: {stats.area_frac.min():.2%} .. {stats.area_frac.max():.2%}, "
       f"median {stats.area_frac.median():.2%}")
 print(f"regions per image: {stats.regions.value_counts().to_dict()}")
@@ -104,6 +108,7 @@ plt.show()
 # The score gives 40 % to the hue histogram: a gray answer earns almost nothing there.
 
 # %%
+# NBVAL_CHECK_OUTPUT
 print(stats[["R", "G", "B", "saturation", "value"]].describe().loc[["mean", "std", "min", "max"]].round(1))
 fig, ax = plt.subplots(figsize=(10, 2.8))
 bins = np.arange(180)

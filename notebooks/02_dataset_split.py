@@ -57,13 +57,17 @@ from helpers.splits import write_split
 
 root = data_dir(DATA_DIR or None)
 train, val = write_split(root, val_frac=VAL_FRAC, seed=SEED)
+
+# %%
+# NBVAL_CHECK_OUTPUT
 print(f"train: {len(train)} images   validation: {len(val)} images   ({len(val) / (len(train) + len(val)):.1%})")
-print("written:", root / "train_split.csv", root / "val_split.csv")
+print("written: train_split.csv and val_split.csv next to train.csv")
 
 # %% [markdown]
 # ## Source photos on each side (sample dataset only)
 
 # %%
+# NBVAL_CHECK_OUTPUT
 meta_path = root / "meta.csv"
 if meta_path.exists():
     meta = pd.read_csv(meta_path).set_index("input_image_path")

@@ -40,6 +40,12 @@ if IN_COLAB:
     repo = "/content/dacon-photo-restore"
     if not os.path.isdir(repo):
         url = os.environ.get("DACON_REPO_URL")  # this repository's git URL (your fork or clone)
+        if not url:
+            raise RuntimeError(f"set os.environ['DACON_REPO_URL'] to this repository's git URL, "
+                               f"or upload the repository to {repo}")
+        subprocess.run(["git", "clone", "--depth", "1", url, repo], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", repo], check=True)
+    sys.path.insert(0, repo)
 
 # %% tags=["parameters"]
 DATA_DIR = ""  # empty: the embedded sample dataset; else an unzipped open.zip
@@ -103,6 +109,9 @@ model, record = mask_training.load_mask_model(run.dir / "best.pt")
 val_rows = mask_training.split_rows(root, "val_split.csv", VAL_LIMIT)
 scale = record["size"] / 512
 per_image = mask_training.evaluate(model, val_rows, scale, record["threshold"])
+
+# %%
+# NBVAL_CHECK_OUTPUT
 summary = per_image[["iou_coarse", "dice_coarse", "iou", "dice"]].agg(["mean", "median", "min"])
 print(f"best epoch {record['epoch']}: validation IoU {per_image.iou.mean():.4f}, "
       f"Dice {per_image.dice.mean():.4f} over {len(per_image)} images")
@@ -132,6 +141,9 @@ plt.show()
 # %%
 test = read_test_csv(root)
 written = mask_training.write_masks(model, record, test.input_image_path_abs, run.dir / "test_masks")
+
+# %%
+# NBVAL_CHECK_OUTPUT
 areas = [np.mean(read_gray(p) > 0) for p in written]
-print(f"{len(written)} test masks in {run.dir / 'test_masks'}; "
+print(f"{len(written)} test masks written to test_masks/ of the run folder; "
       f"predicted lost area median {np.median(areas):.2%}, {sum(a == 0 for a in areas)} empty")

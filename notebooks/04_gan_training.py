@@ -44,6 +44,12 @@ if IN_COLAB:
     repo = "/content/dacon-photo-restore"
     if not os.path.isdir(repo):
         url = os.environ.get("DACON_REPO_URL")  # this repository's git URL (your fork or clone)
+        if not url:
+            raise RuntimeError(f"set os.environ['DACON_REPO_URL'] to this repository's git URL, "
+                               f"or upload the repository to {repo}")
+        subprocess.run(["git", "clone", "--depth", "1", url, repo], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", repo], check=True)
+    sys.path.insert(0, repo)
 
 # %% tags=["parameters"]
 DATA_DIR = ""  # empty: the embedded sample dataset; else an unzipped open.zip
@@ -124,11 +130,13 @@ plt.show()
 # ## Validation score per epoch
 
 # %%
-print(history[["epoch", "loss_G_l1", "loss_G_adv", "loss_D", "S", "M", "C", "score", "seconds"]]
+# NBVAL_CHECK_OUTPUT
+print(history[["epoch", "loss_G_l1", "loss_G_adv", "loss_D", "S", "M", "C", "score"]]
       .round(4).to_string(index=False))
 best = history.loc[history.score.idxmax()]
 print(f"best: epoch {int(best.epoch)}, validation score {best.score:.4f} "
-      f"(S {best.S:.4f}  M {best.M:.4f}  C {best.C:.4f}) -> {run.dir / 'best.pt'}")
+      f"(S {best.S:.4f}  M {best.M:.4f}  C {best.C:.4f}), kept as best.pt of the run")
+print(f"training time: {history.seconds.sum():.0f} s over {len(history)} epochs")
 
 # %% [markdown]
 # ## Last epoch's validation samples: input | prediction | truth

@@ -39,6 +39,12 @@ if IN_COLAB:
     repo = "/content/dacon-photo-restore"
     if not os.path.isdir(repo):
         url = os.environ.get("DACON_REPO_URL")  # this repository's git URL (your fork or clone)
+        if not url:
+            raise RuntimeError(f"set os.environ['DACON_REPO_URL'] to this repository's git URL, "
+                               f"or upload the repository to {repo}")
+        subprocess.run(["git", "clone", "--depth", "1", url, repo], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", repo], check=True)
+    sys.path.insert(0, repo)
 
 # %% tags=["parameters"]
 DATA_DIR = ""  # empty: the embedded sample dataset; else an unzipped open.zip
@@ -77,7 +83,10 @@ print(restorer.describe())
 test = read_test_csv(root)
 pred_dir = out_dir / "png"
 report = restore_folder(restorer, test.input_image_path_abs, pred_dir)
-print(f"restored {len(report.restored)} of {len(test)} test images into {pred_dir}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"restored {len(report.restored)} of {len(test)} test images")
 for name, problem in report.failed.items():
     print(f"FAILED {name}: {problem}")
 
@@ -89,12 +98,17 @@ for name, problem in report.failed.items():
 names = expected_names(test)
 zip_path = write_zip(pred_dir, out_dir / "submission.zip", names, allow_incomplete=ALLOW_INCOMPLETE)
 check = validate_zip(zip_path, names)
-print(f"submission: {zip_path}  ({check['files']} PNGs, {check['bytes'] / 1e6:.1f} MB, flat, RGB 512x512)")
+print(f"submission: {zip_path}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"submission.zip: {check['files']} PNGs, {check['bytes'] / 1e6:.1f} MB, flat, RGB 512x512")
 
 # %% [markdown]
 # ## Score (only where truth images exist)
 
 # %%
+# NBVAL_CHECK_OUTPUT
 gt_dir = root / "test_gt"
 if gt_dir.is_dir():
     scores = {}

@@ -89,3 +89,28 @@ def test_training_and_inference_notebooks_write_their_artefacts(dataset_copy, tm
     assert names == sorted(p.name for p in (dataset_copy / "test_input").iterdir())
     text = outputs_text(tmp_path / "05_inference_and_zip.ipynb")
     assert "restored 8 of 8 test images" in text and "DACON score on 8 test images" in text
+
+
+def test_every_notebook_opens_with_the_same_complete_environment_cell():
+    """The Colab set-up cannot live in helpers (it installs them), so it is repeated: keep the copies equal."""
+    first = [next(c.source for c in jupytext.read(py).cells if c.cell_type == "code") for py in NOTEBOOKS]
+    assert all(src == first[0] for src in first), "environment cells differ; copy 01's into the others"
+    compile(first[0], "environment cell", "exec")
+    for needed in ("drive.mount", "git\", \"clone", "pip\", \"install", "sys.path.insert"):
+        assert needed in first[0], f"environment cell lost its {needed!r} step"
+
+
+NBVAL_DIR = REPO_ROOT / "tests" / "nbval"
+
+
+@pytest.mark.parametrize("py", NOTEBOOKS, ids=lambda p: p.stem)
+def test_nbval_reference_matches_the_notebook_source(py):
+    """tests/nbval/ holds executed copies of the series: a notebook edit must come with `make nbval-refresh`."""
+    ref = NBVAL_DIR / f"{py.stem}.ipynb"
+    assert ref.exists(), f"{ref} missing: run `make nbval-refresh`"
+    ref_cells = [c for c in jupytext.read(ref).cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    assert cells(jupytext.read(py)) == [(c.cell_type, c.source.strip()) for c in ref_cells], \
+        f"{ref.name} is out of date with notebooks/{py.name}: run `make nbval-refresh`"
+    executed = [c for c in ref_cells if c.cell_type == "code"]
+    assert all(c.get("execution_count") for c in executed), f"{ref.name} was not fully executed"
+    assert any("NBVAL_CHECK_OUTPUT" in c.source for c in executed), f"{ref.name} checks no output"
