@@ -98,3 +98,14 @@ def test_training_killed_mid_epoch_resumes_to_the_same_end(tiny_runs, split_data
     assert [p.name for p in epoch_files(tmp_path / "gan")] == ["epoch_0003.pt", "epoch_0002.pt", "epoch_0001.pt"]
     assert first.stat().st_mtime_ns == before  # nothing earlier rewritten
     assert list(pd.read_csv(tmp_path / "gan" / "history.csv").epoch) == [1, 2, 3]
+
+
+def test_truncated_newest_checkpoint_is_skipped_and_training_resumes_before_it(tiny_runs, split_dataset):
+    """A half-written or half-synced epoch file: a warning naming it, then resume from the one before."""
+    shutil.copytree(tiny_runs / "gan", tiny_runs / "gan_cut")
+    newest = tiny_runs / "gan_cut" / "epoch_0004.pt"
+    newest.write_bytes(newest.read_bytes()[:4096])
+    with pytest.warns(UserWarning, match=r"skipping .*epoch_0004\.pt: unreadable checkpoint"):
+        run = gan_training.train({**TINY_GAN, "run": "gan_cut"}, split_dataset, tiny_runs, progress=False)
+    assert run.start_epoch == 3 and [h["epoch"] for h in run.history] == [1, 2, 3, 4]
+    assert torch.load(newest, weights_only=False)["epoch"] == 4  # rewritten whole
