@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from .dacon_data import IMAGE_SIZE, TRAIN_COLUMNS, data_dir, load_pair, lost_region_mask, read_csv
 from .images import read_gray, save_png
 from .masking import iou_dice, mask_probability, predict_mask, snap_radius, snap_to_fill
-from .models import build_with_fallback, model_from_arch
+from .models import build_with_fallback, device, model_from_arch
 from .torch_data import RestorationDataset
 from .training import Run, epoch_loader, seed_everything
 
@@ -63,10 +63,12 @@ def train(config: dict, data_root=None, checkpoint_root=None, progress: bool = T
     root = data_dir(data_root)
     train_rows = split_rows(root, "train_split.csv")
     val_rows = split_rows(root, "val_split.csv", cfg["val_limit"])
-    run = Run(cfg, checkpoint_root)
+    run = Run(cfg, checkpoint_root, DEFAULTS)
     seed_everything(cfg["seed"])
     model, arch = build_with_fallback(cfg["encoder_name"], 1, 1, cfg["encoder_weights"], cfg["weights_fallback"])
     run.config["arch"] = arch
+    dev = device()
+    model.to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg["epochs"])
     modules, optims = {"model": model}, {"opt": opt, "sched": sched}
@@ -82,7 +84,7 @@ def train(config: dict, data_root=None, checkpoint_root=None, progress: bool = T
         loader = epoch_loader(dataset, cfg["batch_size"], cfg["seed"], epoch, cfg["num_workers"])
         bar = tqdm(loader, desc=f"mask epoch {epoch}/{cfg['epochs']}", disable=not progress)
         for i, batch in enumerate(bar):
-            loss = F.binary_cross_entropy_with_logits(model(batch["input"]), batch["mask"])
+            loss = F.binary_cross_entropy_with_logits(model(batch["input"].to(dev)), batch["mask"].to(dev))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

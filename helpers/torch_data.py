@@ -11,6 +11,7 @@ from torch.utils.data import Dataset
 
 from .dacon_data import IMAGE_SIZE, lost_region_mask
 from .images import read_gray, read_rgb
+from .inpaint import telea
 
 
 def _resize(a: np.ndarray, size: int, resample) -> np.ndarray:
@@ -20,17 +21,22 @@ def _resize(a: np.ndarray, size: int, resample) -> np.ndarray:
 
 
 class RestorationDataset(Dataset):
-    """Items {'input': (1,S,S), 'gt': (3,S,S), 'mask': (1,S,S), 'name'}; pixels in [0, 1].
+    """Items {'input': (1,S,S), 'base': (1,S,S), 'gt': (3,S,S), 'mask': (1,S,S), 'name'}; pixels in [0, 1].
 
     `rows` come from helpers.dacon_data.read_csv (the *_abs columns). Images are
     checked (mode, 512x512) as they are read, so a bad file fails by name. The mask
     is the score's: input != PIL-gray(truth). augment=True flips left-right at random.
+    'base' is what the generator is shown: the input, or with prefill=True the input
+    with the lost region filled by Telea inpainting (helpers.inpaint), as at inference.
     """
 
-    def __init__(self, rows: pd.DataFrame, size: int = 256, augment: bool = False, with_gt: bool = True):
+    def __init__(self, rows: pd.DataFrame, size: int = 256, augment: bool = False, with_gt: bool = True,
+                 prefill: bool = False):
         self.inputs = list(rows["input_image_path_abs"])
         self.gts = list(rows["gt_image_path_abs"]) if with_gt else None
-        self.size, self.augment = size, augment
+        self.size, self.augment, self.prefill = size, augment, prefill
+        if prefill and not with_gt:
+            raise ValueError("prefill needs the truth images (the lost region comes from them)")
 
     def __len__(self) -> int:
         return len(self.inputs)
@@ -44,6 +50,8 @@ class RestorationDataset(Dataset):
             mask = lost_region_mask(inp, gt).astype(np.uint8) * 255
             arrays["gt"] = _resize(gt, self.size, Image.Resampling.BILINEAR).transpose(2, 0, 1)
             arrays["mask"] = _resize(mask, self.size, Image.Resampling.NEAREST)[None]
+        small = arrays["input"][0]
+        arrays["base"] = (telea(small, arrays["mask"][0] > 0, grow=1) if self.prefill else small)[None]
         flip = self.augment and bool(torch.rand(()) < 0.5)
         for k, a in arrays.items():
             t = torch.from_numpy(np.array(a)).float() / 255.0  # a copy: PIL arrays are read-only

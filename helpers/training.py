@@ -45,8 +45,9 @@ def epoch_loader(dataset: Dataset, batch_size: int, seed: int, epoch: int, num_w
 class Run:
     """One training run's folder, history, best value and TensorBoard writer."""
 
-    def __init__(self, config: dict, root=None):
+    def __init__(self, config: dict, root=None, defaults: dict | None = None):
         self.config = dict(config)
+        self.defaults = defaults or {}  # a setting added after a run was saved counts as unchanged at its default
         self.dir = checkpoints.run_dir(config["run"], root)  # fails now, not after an hour, if unwritable
         self.history: list[dict] = []
         self.best = float("-inf")
@@ -57,10 +58,11 @@ class Run:
         """Load the newest good checkpoint into modules/optimizers; returns the epoch to continue after."""
         state = checkpoints.load_latest(self.dir)
         if state is not None:
-            changed = sorted(k for k in set(state["config"]) | set(self.config)
-                             if k not in RESUME_FREE and state["config"].get(k) != self.config.get(k))
+            saved = {**{k: v for k, v in self.defaults.items() if k not in state["config"]}, **state["config"]}
+            changed = sorted(k for k in set(saved) | set(self.config)
+                             if k not in RESUME_FREE and saved.get(k) != self.config.get(k))
             if changed:
-                diffs = ", ".join(f"{k}: {state['config'].get(k)!r} -> {self.config.get(k)!r}" for k in changed)
+                diffs = ", ".join(f"{k}: {saved.get(k)!r} -> {self.config.get(k)!r}" for k in changed)
                 raise ResumeError(f"{state['path']} was trained with other settings ({diffs}); "
                                   "choose a new run name, or delete the run folder to start over")
             for name, m in modules.items():

@@ -1,3 +1,4 @@
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -5,6 +6,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # for reference_score
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # offline: fail an ImageNet download at once, not after retries
 
 from helpers import gan_training, mask_training  # noqa: E402
 from helpers.sample_data import build  # noqa: E402

@@ -126,3 +126,15 @@ def test_rng_state_round_trip():
     a = (np.random.rand(), torch.rand(1).item())
     ckpt.set_rng_state(state)
     assert (np.random.rand(), torch.rand(1).item()) == a
+
+
+def test_a_setting_added_later_at_its_default_does_not_block_resuming(tmp_path):
+    from helpers.training import ResumeError, Run
+    old = {"run": "r", "lr": 1.0, "epochs": 2, "checkpoint_every": 1}
+    ckpt.save_epoch({"config": old, "history": [{"epoch": 1}], "best": 0.5, "rng": ckpt.rng_state(),
+                     "modules": {}, "optimizers": {}}, ckpt.run_dir("r", tmp_path), 1)
+    assert Run({**old, "knob": 0}, tmp_path, defaults={"knob": 0}).resume({}, {}) == 1
+    with pytest.raises(ResumeError, match=r"knob: 0 -> 5"):
+        Run({**old, "knob": 5}, tmp_path, defaults={"knob": 0}).resume({}, {})
+    with pytest.raises(ResumeError, match=r"lr: 1.0 -> 2.0"):
+        Run({**old, "lr": 2.0}, tmp_path).resume({}, {})

@@ -109,3 +109,19 @@ def test_truncated_newest_checkpoint_is_skipped_and_training_resumes_before_it(t
         run = gan_training.train({**TINY_GAN, "run": "gan_cut"}, split_dataset, tiny_runs, progress=False)
     assert run.start_epoch == 3 and [h["epoch"] for h in run.history] == [1, 2, 3, 4]
     assert torch.load(newest, weights_only=False)["epoch"] == 4  # rewritten whole
+
+
+def test_ema_prefill_hue_run_keeps_the_averaged_generator_and_resumes(tiny_runs, split_dataset, capsys):
+    cfg = {**TINY_GAN, "run": "gan_ema", "epochs": 2, "checkpoint_every": 1, "prefill": True,
+           "hue_weight": 5.0, "ema": 0.9}
+    run = gan_training.train(cfg, split_dataset, tiny_runs, progress=False)
+    state = torch.load(tiny_runs / "gan_ema" / "epoch_0002.pt", weights_only=False)
+    assert set(state["modules"]) == {"G", "D", "G_ema"}
+    assert all(h["loss_G_hue"] > 0 for h in run.history)
+    bundle = load_bundle(tiny_runs / "gan_ema")
+    ema_weights = {k[len("module."):]: v for k, v in state["modules"]["G_ema"].items() if k.startswith("module.")}
+    if bundle["epoch"] == 2:
+        assert all(torch.equal(bundle["generator"]["state_dict"][k], v) for k, v in ema_weights.items())
+    assert bundle["generator"]["prefill"] is True
+    gan_training.train({**cfg, "epochs": 3}, split_dataset, tiny_runs, progress=False)
+    assert "resuming gan_ema after epoch 2" in capsys.readouterr().out
