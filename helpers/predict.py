@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from tqdm.auto import tqdm
 
 from .checkpoints import storage_root
 from .images import ImageFileError, open_image, save_png
+from .pretrained import DEFAULT_MODEL
 from .restore import Restorer
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -64,27 +67,73 @@ def read_input(path, convert: bool = False) -> np.ndarray:
     return np.asarray(im, dtype=np.uint8)
 
 
+def _read_or_problem(path: Path, convert: bool):
+    try:
+        return read_input(path, convert), None
+    except ImageFileError as e:
+        return None, e.problem
+
+
+def _prefetched(pool: ThreadPoolExecutor, fn, items: list, depth: int):
+    """fn(item) for each item in order, computed `depth` items ahead in the pool (bounded memory)."""
+    pending = deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) > depth:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
 def restore_folder(restorer: Restorer, input_paths, output_dir, convert: bool = False,
-                   masks_dir=None, progress: bool = True) -> FolderReport:
-    """Restore each image into output_dir/<stem>.png (written atomically); failures are collected."""
+                   masks_dir=None, progress: bool = True, batch_size: int = 4, io_threads: int = 2) -> FolderReport:
+    """Restore each image into output_dir/<stem>.png (written atomically); failures are collected.
+
+    Consecutive images of one size go through the networks `batch_size` at a time, and
+    reading and PNG writing run in `io_threads` background threads while the networks
+    compute (batch_size=1, io_threads=0: the plain one-by-one loop).
+    """
     report = FolderReport()
-    for path in tqdm(list(input_paths), desc="restore", disable=not progress):
-        path = Path(path)
-        try:
-            gray = read_input(path, convert)
-        except ImageFileError as e:
-            report.failed[path.name] = e.problem
-            continue
-        rgb, mask = restorer.restore(gray)
-        save_png(rgb, Path(output_dir) / f"{path.stem}.png")
-        if masks_dir is not None:
-            save_png(mask.astype(np.uint8) * 255, Path(masks_dir) / f"{path.stem}.png")
-        report.restored.append(path.name)
+    paths = [Path(p) for p in input_paths]
+    out, batch, writes = Path(output_dir), [], []
+
+    def write(args):
+        array, path = args
+        save_png(array, path)
+
+    with ThreadPoolExecutor(max(1, io_threads)) as pool:
+        submit = (lambda *a: writes.append(pool.submit(write, a))) if io_threads else (lambda *a: write(a))
+
+        def flush():
+            rgbs, masks = restorer.restore(np.stack([g for _, g in batch]))
+            for (path, _), rgb, mask in zip(batch, rgbs, masks):
+                submit(rgb, out / f"{path.stem}.png")
+                if masks_dir is not None:
+                    submit(mask.astype(np.uint8) * 255, Path(masks_dir) / f"{path.stem}.png")
+                report.restored.append(path.name)
+            batch.clear()
+
+        reads = (_prefetched(pool, lambda p: _read_or_problem(p, convert), paths, 2 * batch_size) if io_threads
+                 else (_read_or_problem(p, convert) for p in paths))
+        for path, (gray, problem) in tqdm(zip(paths, reads), total=len(paths), desc="restore", disable=not progress):
+            if problem is not None:
+                report.failed[path.name] = problem
+                continue
+            if batch and gray.shape != batch[0][1].shape:
+                flush()
+            batch.append((path, gray))
+            if len(batch) >= batch_size:
+                flush()
+        if batch:
+            flush()
+        for w in writes:
+            w.result()  # a failed write (disk full...) raises here
     return report
 
 
 def default_run() -> Path:
-    return storage_root() / "gan"
+    """The shipped pretrained pipeline, else the local GAN run of notebook 04."""
+    return DEFAULT_MODEL if DEFAULT_MODEL.exists() else storage_root() / "gan"
 
 
 def main(argv=None) -> int:
@@ -95,16 +144,20 @@ def main(argv=None) -> int:
                                                 f"(default: {default_run()})")
     ap.add_argument("--convert", action="store_true", help="accept colour or 16-bit images by converting them to gray")
     ap.add_argument("--masks-dir", default=None, help="also write the predicted lost regions here")
+    ap.add_argument("--batch-size", type=int, default=4, help="images of one size per network call (default 4)")
+    ap.add_argument("--tta", choices=("model", "on", "off"), default="model",
+                    help="flip test-time augmentation: as the model was validated (default), or forced on/off")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
     try:
         inputs = list_inputs(args.input_dir)
-        restorer = Restorer.load(args.run or default_run())
+        restorer = Restorer.load(args.run or default_run(), tta={"model": None, "on": True, "off": False}[args.tta])
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(restorer.describe())
-    report = restore_folder(restorer, inputs, args.output_dir, args.convert, args.masks_dir, not args.quiet)
+    report = restore_folder(restorer, inputs, args.output_dir, args.convert, args.masks_dir, not args.quiet,
+                            batch_size=args.batch_size)
     print(f"restored {len(report.restored)} of {len(inputs)} images into {args.output_dir}")
     for name, problem in report.failed.items():
         print(f"FAILED {name}: {problem}", file=sys.stderr)

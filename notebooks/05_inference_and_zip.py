@@ -17,7 +17,8 @@
 # # 05 · Inference and submission zip
 #
 # Loads the best pipeline of a GAN run (its generator and the mask model it was
-# validated with), restores every test input at its original size, writes RGB PNGs
+# validated with), or with `RUN = "default"` the pretrained model shipped in
+# `models/` (no training needed), restores every test input at its original size, writes RGB PNGs
 # named like the inputs, packs them flat into `submission.zip` and validates the zip.
 # When truth images exist (the sample dataset, or a validation folder), it prints the
 # DACON score with its parts, a per-image table and the best and worst cases.
@@ -49,8 +50,8 @@ if IN_COLAB:
 # %% tags=["parameters"]
 DATA_DIR = ""  # empty: the embedded sample dataset; else an unzipped open.zip
 CHECKPOINT_ROOT = ""  # empty: drive_checkpoints/ (Google Drive in Colab)
-RUN = "gan"  # the GAN run whose best.pt restores the images
-OUT_DIR = ""  # empty: <run folder>/submission
+RUN = "gan"  # the GAN run whose best.pt restores the images; "default": the shipped pretrained model
+OUT_DIR = ""  # empty: <run folder>/submission (runs/default-submission for the shipped model)
 ALLOW_INCOMPLETE = False  # write the zip even if some test images failed
 N_EXAMPLES = 3  # best and worst images to show
 
@@ -61,19 +62,25 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from helpers import REPO_ROOT
 from helpers.checkpoints import storage_root
 from helpers.dacon_data import data_dir, load_pair, lost_region_mask, read_test_csv
 from helpers.images import atomic_write, read_rgb
 from helpers.metrics import aggregate, score_image
 from helpers.predict import restore_folder
+from helpers.pretrained import DEFAULT_MODEL
 from helpers.restore import Restorer
 from helpers.submission import expected_names, validate_zip, write_zip
 from helpers.viz import image_grid
 
 root = data_dir(DATA_DIR or None)
-run_dir = Path(CHECKPOINT_ROOT or storage_root()) / RUN
-out_dir = Path(OUT_DIR) if OUT_DIR else run_dir / "submission"
-restorer = Restorer.load(run_dir)
+if RUN == "default":
+    model_path, default_out = DEFAULT_MODEL, REPO_ROOT / "runs" / "default-submission"
+else:
+    model_path = Path(CHECKPOINT_ROOT or storage_root()) / RUN
+    default_out = model_path / "submission"
+out_dir = Path(OUT_DIR) if OUT_DIR else default_out
+restorer = Restorer.load(model_path)
 print(restorer.describe())
 
 # %% [markdown]

@@ -79,3 +79,9 @@ def test_missing_csv_missing_column_no_rows_duplicates(dataset_copy):
 def test_data_dir_env_var_points_at_real_data(dataset_copy, monkeypatch):
     monkeypatch.setenv("DATA_DIR", str(dataset_copy))
     assert len(read_train_csv()) == 24 and len(read_test_csv()) == 8
+
+
+def test_atomic_writes_get_the_usual_file_mode(tmp_path):
+    from helpers import images
+    path = save_png(np.zeros((4, 4), np.uint8), tmp_path / "x.png")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~images._UMASK  # not mkstemp's private 0600
