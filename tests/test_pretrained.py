@@ -1,0 +1,42 @@
+"""The shipped default model and the export that makes it."""
+import numpy as np
+import pytest
+import torch
+
+from helpers import pretrained
+from helpers.images import read_gray
+from helpers.restore import Restorer, load_bundle
+
+
+def test_export_halves_the_weights_and_restores_like_the_run(tiny_runs, small_dataset, tmp_path, monkeypatch):
+    monkeypatch.setattr(pretrained, "MAX_BYTES", 10**9)  # the tiny test run uses resnet18s: 57 MB in float16
+    out = pretrained.export(tiny_runs / "gan", tmp_path / "model.pt")
+    bundle = load_bundle(out)
+    assert all(v.dtype == torch.float16 for v in bundle["generator"]["state_dict"].values() if v.is_floating_point())
+    assert out.stat().st_size < 0.6 * (tiny_runs / "gan" / "best.pt").stat().st_size
+    gray = read_gray(sorted((small_dataset / "test_input").glob("*.png"))[0])
+    a = Restorer.load(out, backend="torch").restore(gray)[0]
+    b = Restorer.load(tiny_runs / "gan", backend="torch").restore(gray)[0]
+    assert np.abs(a.astype(int) - b.astype(int)).mean() < 1.0  # float16 rounding only
+
+
+def test_export_refuses_a_model_over_the_budget(tiny_runs, tmp_path, monkeypatch):
+    monkeypatch.setattr(pretrained, "MAX_BYTES", 1000)
+    with pytest.raises(ValueError, match="over the 0 MB budget"):
+        pretrained.export(tiny_runs / "gan", tmp_path / "big.pt")
+    assert not (tmp_path / "big.pt").exists()
+
+
+def test_shipped_model_fits_the_budget_and_restores_offline(small_dataset):
+    path = pretrained.DEFAULT_MODEL
+    assert path.is_file(), f"{path} missing: the project ships a default model"
+    assert path.stat().st_size <= pretrained.MAX_BYTES
+    assert (path.parent / "MODEL_CARD.md").is_file()
+    r = Restorer.load(path)
+    assert r.gen_record["output"] == "ycbcr" and "ImageNet" in r.bundle["config"]["arch"]["weights_note"]
+    gray = read_gray(sorted((small_dataset / "test_input").glob("*.png"))[0])
+    rgb, mask = r.restore(gray)
+    assert rgb.shape == (512, 512, 3) and 0.005 < mask.mean() < 0.2
+    from helpers.colour import rgb_to_ycbcr
+    chroma = rgb_to_ycbcr(torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255)[0, 1:] - 0.5
+    assert chroma.abs().mean() > 0.005  # it colours, it does not answer gray
