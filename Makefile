@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 KERNEL := dacon-photo-restore
 export MPLBACKEND := Agg
 
-.PHONY: run test nbval nbval-refresh data venv clean
+.PHONY: run test bench nbval nbval-refresh data venv clean
 
 $(STAMP): requirements.txt requirements-torch.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 needed, found " + sys.version' 
@@ -45,6 +45,11 @@ run: data
 	@echo "== restored by the trained pipeline (independent re-score of the submission's PNGs)"
 	@$(PY) -m helpers.score --quiet --pred $(RUN_DIR)/submission/png --gt data/sample/test_gt --input data/sample/test_input
 	@echo "== submission: $(RUN_DIR)/submission/submission.zip"
+
+# Every contender trained for the same budget and scored on the sample test split, with
+# whole-pipeline speed; one table (runs/bench-<time>/bench.md and .json). About 45 min on 2 cores.
+bench: data
+	$(PY) -m helpers.bench
 
 # The unit, fault and papermill tests, then nbval over the reference notebooks.
 test: $(STAMP)

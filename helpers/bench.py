@@ -1,0 +1,154 @@
+"""`make bench`: every contender on the sample test split, one table of score and speed.
+
+    python -m helpers.bench [--epochs 8] [--size 128] [--out runs/bench-<time>]
+
+Contenders, all scored with the exact DACON score on data/sample/test_*:
+    input unchanged            the damaged input as the answer
+    gray + Telea               the input with the predicted lost region inpainted by OpenCV
+    gray oracle                the exact grayscale of the truth (perfect inpainting, no colour)
+    seed recipe                notebook 04's defaults (gray in, RGB out, BCE + 100 x L1)
+    project recipe             gan_training.PROJECT_RECIPE
+    shipped default model      models/restorer_v1.pt, as `python -m helpers.predict` uses it
+The two recipes train for the same budget (epochs, image size, batch) on the same mask
+model, which the bench trains first. Speed is images/s of the whole pipeline at 512x512
+(read, mask model, generator, compositing, PNG write) over the test inputs, for the
+fast path (ONNX Runtime, batches of 4, reading and PNG writing in threads) and for the
+plain loop (eager fp32 PyTorch, one image at a time) of the same models; the largest
+pixel difference between the two outputs is reported too. Results go to bench.json
+and bench.md in the output folder.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from . import REPO_ROOT, gan_training, mask_training
+from .dacon_data import data_dir, read_test_csv
+from .images import atomic_write, read_gray, read_rgb, save_png, to_gray
+from .inpaint import telea
+from .mask_training import load_mask_model
+from .masking import predict_mask
+from .predict import restore_folder
+from .pretrained import DEFAULT_MODEL
+from .restore import Restorer
+from .score import score_folders
+from .splits import write_split
+from .tables import to_markdown
+
+MASK_BUDGET = dict(size=256, batch_size=8, epochs=3, num_workers=1, checkpoint_every=3)
+
+
+def gray_answers(test_inputs: list[Path], gt_dir: Path, out_dir: Path, mask_model, mask_record) -> dict[str, Path]:
+    """Write the three answers that need no generator; returns {contender: folder}."""
+    folders = {k: out_dir / k for k in ("input unchanged", "gray + Telea", "gray oracle")}
+    scale = mask_record["size"] / 512
+    for path in tqdm(test_inputs, desc="baselines", leave=False):
+        gray = read_gray(path)
+        mask = predict_mask(mask_model, gray, scale, mask_record["threshold"])
+        answers = {"input unchanged": gray, "gray + Telea": telea(gray, mask),
+                   "gray oracle": to_gray(read_rgb(gt_dir / path.name))}
+        for k, g in answers.items():
+            save_png(np.repeat(g[..., None], 3, axis=2), folders[k] / path.name)
+    return folders
+
+
+FAST = dict(batch_size=4, io_threads=2)  # with the ONNX Runtime backend
+PLAIN = dict(batch_size=1, io_threads=0)  # with eager PyTorch: one image at a time, no overlap
+
+
+def images_per_second(restorer: Restorer, inputs: list[Path], out_dir: Path, loop: dict) -> float:
+    """Whole-pipeline throughput over `inputs` (read, networks, compositing, PNG write), after a warm-up."""
+    restore_folder(restorer, inputs[:2], out_dir, progress=False, **loop)
+    t0 = time.perf_counter()
+    report = restore_folder(restorer, inputs, out_dir, progress=False, **loop)
+    seconds = time.perf_counter() - t0
+    if report.failed:
+        raise RuntimeError(f"restoring the test inputs failed: {report.failed}")
+    return len(inputs) / seconds
+
+
+def max_pixel_difference(a: Path, b: Path, inputs: list[Path]) -> int:
+    """Largest 8-bit difference between the fast path's and the plain loop's outputs."""
+    return max(int(np.abs(read_rgb(a / p.name).astype(int) - read_rgb(b / p.name).astype(int)).max())
+               for p in inputs)
+
+
+def train_recipe(name: str, recipe: dict, budget: dict, data, ck_root: Path) -> tuple[Path, float]:
+    t0 = time.time()
+    run = gan_training.train({**recipe, **budget, "run": name}, data, ck_root)
+    return run.dir, time.time() - t0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--epochs", type=int, default=8, help="GAN epochs of each recipe (same budget for both)")
+    ap.add_argument("--size", type=int, default=128, help="training image size of both recipes")
+    ap.add_argument("--out", default=None, help="output folder (default runs/bench-<time>)")
+    args = ap.parse_args(argv)
+    out = Path(args.out or REPO_ROOT / "runs" / time.strftime("bench-%Y%m%d-%H%M%S"))
+    data = data_dir()
+    if not (data / "train_split.csv").exists():
+        write_split(data)
+    ck = out / "checkpoints"
+    test_inputs = list(read_test_csv(data).input_image_path_abs.map(Path))
+    gt_dir, input_dir = data / "test_gt", data / "test_input"
+    torch.manual_seed(0)
+
+    print("== mask model")
+    t0 = time.time()
+    mask_training.train({**MASK_BUDGET, "run": "mask"}, data, ck)
+    mask_s = time.time() - t0
+    mask_model, mask_state = load_mask_model(ck / "mask")
+
+    print("== baselines")
+    answers = gray_answers(test_inputs, gt_dir, out / "predictions", mask_model, mask_state)
+    rows = []
+    for name, folder in answers.items():
+        _, summary = score_folders(folder, gt_dir, input_dir, progress=False)
+        rows.append({"contender": name, **summary})
+
+    budget = dict(epochs=args.epochs, size=args.size, batch_size=8, num_workers=1, val_limit=0,
+                  checkpoint_every=args.epochs)
+    pipelines = {}
+    for name, recipe in (("seed recipe", gan_training.SEED_RECIPE), ("project recipe", gan_training.PROJECT_RECIPE)):
+        print(f"== {name}: {args.epochs} epochs at {args.size} px")
+        run_dir, train_s = train_recipe(name.split()[0], recipe, budget, data, ck)
+        pipelines[name] = (run_dir, train_s)
+    if DEFAULT_MODEL.exists():
+        pipelines["shipped default model"] = (DEFAULT_MODEL, None)
+
+    for name, (path, train_s) in pipelines.items():
+        print(f"== {name}: restore, time and score the test split")
+        fast_r, plain_r = Restorer.load(path, backend="onnx"), Restorer.load(path, backend="torch")
+        print(fast_r.describe())
+        folder, plain_folder = out / "predictions" / name, out / "predictions" / f"{name} (plain loop)"
+        fast = images_per_second(fast_r, test_inputs, folder, FAST)
+        plain = images_per_second(plain_r, test_inputs, plain_folder, PLAIN)
+        _, summary = score_folders(folder, gt_dir, input_dir, progress=False)
+        rows.append({"contender": name, **summary, "train_s": train_s, "img_per_s": fast,
+                     "plain_img_per_s": plain, "speedup": fast / plain,
+                     "fast_vs_plain_max_diff": max_pixel_difference(folder, plain_folder, test_inputs)})
+
+    table = pd.DataFrame(rows)[["contender", "score", "S", "M", "C", "n", "train_s", "img_per_s",
+                                "plain_img_per_s", "speedup", "fast_vs_plain_max_diff"]]
+    settings = {"epochs": args.epochs, "size": args.size, "mask_budget": MASK_BUDGET, "budget": budget,
+                "seed_recipe": gan_training.SEED_RECIPE, "project_recipe": gan_training.PROJECT_RECIPE,
+                "torch_threads": torch.get_num_threads(), "mask_train_s": mask_s}
+    atomic_write(out / "bench.json", lambda tmp: Path(tmp).write_text(
+        json.dumps({"settings": settings, "rows": table.to_dict(orient="records")}, indent=2, default=str)))
+    md = to_markdown(table.fillna(""))
+    atomic_write(out / "bench.md", lambda tmp: Path(tmp).write_text(md))
+    print(table.round(4).to_string(index=False))
+    print(f"== written: {out / 'bench.json'} and {out / 'bench.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
