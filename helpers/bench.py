@@ -90,8 +90,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--epochs", type=int, default=8, help="GAN epochs of each recipe (same budget for both)")
     ap.add_argument("--size", type=int, default=128, help="training image size of both recipes")
+    ap.add_argument("--mask-epochs", type=int, default=MASK_BUDGET["epochs"], help="mask model epochs")
+    ap.add_argument("--mask-size", type=int, default=MASK_BUDGET["size"], help="mask model training size")
     ap.add_argument("--out", default=None, help="output folder (default runs/bench-<time>)")
     args = ap.parse_args(argv)
+    mask_budget = {**MASK_BUDGET, "epochs": args.mask_epochs, "size": args.mask_size,
+                   "checkpoint_every": args.mask_epochs}
     out = Path(args.out or REPO_ROOT / "runs" / time.strftime("bench-%Y%m%d-%H%M%S"))
     data = data_dir()
     if not (data / "train_split.csv").exists():
@@ -103,7 +107,7 @@ def main(argv=None) -> int:
 
     print("== mask model")
     t0 = time.time()
-    mask_training.train({**MASK_BUDGET, "run": "mask"}, data, ck)
+    mask_training.train({**mask_budget, "run": "mask"}, data, ck)
     mask_s = time.time() - t0
     mask_model, mask_state = load_mask_model(ck / "mask")
 
@@ -138,12 +142,12 @@ def main(argv=None) -> int:
 
     table = pd.DataFrame(rows)[["contender", "score", "S", "M", "C", "n", "train_s", "img_per_s",
                                 "plain_img_per_s", "speedup", "fast_vs_plain_max_diff"]]
-    settings = {"epochs": args.epochs, "size": args.size, "mask_budget": MASK_BUDGET, "budget": budget,
+    settings = {"epochs": args.epochs, "size": args.size, "mask_budget": mask_budget, "budget": budget,
                 "seed_recipe": gan_training.SEED_RECIPE, "project_recipe": gan_training.PROJECT_RECIPE,
                 "torch_threads": torch.get_num_threads(), "mask_train_s": mask_s}
     atomic_write(out / "bench.json", lambda tmp: Path(tmp).write_text(
         json.dumps({"settings": settings, "rows": table.to_dict(orient="records")}, indent=2, default=str)))
-    md = to_markdown(table.fillna(""))
+    md = to_markdown(table.astype(object).where(table.notna(), ""))
     atomic_write(out / "bench.md", lambda tmp: Path(tmp).write_text(md))
     print(table.round(4).to_string(index=False))
     print(f"== written: {out / 'bench.json'} and {out / 'bench.md'}")

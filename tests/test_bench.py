@@ -1,0 +1,34 @@
+"""make bench end to end on the small dataset with a tiny budget: every contender scored and timed."""
+import json
+
+from helpers import bench
+from helpers.pretrained import DEFAULT_MODEL
+
+CONTENDERS = ["input unchanged", "gray + Telea", "gray oracle", "seed recipe", "project recipe",
+              "shipped default model"]
+
+
+def test_bench_scores_and_times_every_contender(split_dataset, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATA_DIR", str(split_dataset))
+    out = tmp_path / "bench"
+    assert bench.main(["--epochs", "1", "--size", "64", "--mask-epochs", "1", "--mask-size", "128",
+                       "--out", str(out)]) == 0
+    result = json.loads((out / "bench.json").read_text())
+    rows = {r["contender"]: r for r in result["rows"]}
+    assert list(rows) == CONTENDERS[:5] + (["shipped default model"] if DEFAULT_MODEL.exists() else [])
+    for name, r in rows.items():
+        assert r["n"] == 8, name
+        assert 0 < r["score"] < 1 and abs(r["score"] - (0.2 * r["S"] + 0.4 * r["M"] + 0.4 * r["C"])) < 1e-6, name
+    # the oracle is the truth's own gray: near-perfect structure, almost nothing for colour
+    assert rows["gray oracle"]["M"] > 0.8 and rows["gray oracle"]["C"] < 0.3
+    for name in CONTENDERS[3:]:
+        r = rows.get(name)
+        if r is None:
+            continue
+        assert r["img_per_s"] > 0 and r["plain_img_per_s"] > 0
+        assert abs(r["speedup"] - r["img_per_s"] / r["plain_img_per_s"]) < 1e-9
+        assert r["fast_vs_plain_max_diff"] <= 2, f"{name}: ONNX batched path drifts from the eager loop"
+    assert rows["seed recipe"]["train_s"] > 0 and rows["project recipe"]["train_s"] > 0
+    assert result["settings"]["budget"]["epochs"] == 1
+    md = (out / "bench.md").read_text()
+    assert all(f"| {name} |" in md for name in rows)
