@@ -30,7 +30,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import REPO_ROOT, gan_training, mask_training
-from .dacon_data import data_dir, read_test_csv
+from .dacon_data import IMAGE_SIZE, data_dir, read_test_csv
 from .images import atomic_write, read_gray, read_rgb, save_png, to_gray
 from .inpaint import telea
 from .mask_training import load_mask_model
@@ -48,7 +48,7 @@ MASK_BUDGET = dict(size=256, batch_size=8, epochs=3, num_workers=1, checkpoint_e
 def gray_answers(test_inputs: list[Path], gt_dir: Path, out_dir: Path, mask_model, mask_record) -> dict[str, Path]:
     """Write the three answers that need no generator; returns {contender: folder}."""
     folders = {k: out_dir / k for k in ("input unchanged", "gray + Telea", "gray oracle")}
-    scale = mask_record["size"] / 512
+    scale = mask_record["size"] / IMAGE_SIZE[0]
     for path in tqdm(test_inputs, desc="baselines", leave=False):
         gray = read_gray(path)
         mask = predict_mask(mask_model, gray, scale, mask_record["threshold"])

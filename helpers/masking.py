@@ -20,7 +20,6 @@ from scipy import ndimage
 from .tiling import STRIDE, forward_tiled
 
 
-
 def work_shape(h: int, w: int, scale: float) -> tuple[int, int]:
     """Side lengths the networks see for an (h, w) image: scaled, rounded to multiples of 32."""
     return (max(STRIDE, round(h * scale / STRIDE) * STRIDE), max(STRIDE, round(w * scale / STRIDE) * STRIDE))

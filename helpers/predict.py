@@ -95,14 +95,15 @@ def restore_folder(restorer: Restorer, input_paths, output_dir, convert: bool = 
     """
     report = FolderReport()
     paths = [Path(p) for p in input_paths]
-    out, batch, writes = Path(output_dir), [], []
-
-    def write(args):
-        array, path = args
-        save_png(array, path)
+    out, batch, writes = Path(output_dir), [], deque()
 
     with ThreadPoolExecutor(max(1, io_threads)) as pool:
-        submit = (lambda *a: writes.append(pool.submit(write, a))) if io_threads else (lambda *a: write(a))
+        def submit(array, path):
+            if not io_threads:
+                return save_png(array, path)
+            writes.append(pool.submit(save_png, array, path))
+            if len(writes) > 4 * batch_size:  # at most this many finished images wait in memory for their write
+                writes.popleft().result()
 
         def flush():
             rgbs, masks = restorer.restore(np.stack([g for _, g in batch]))
