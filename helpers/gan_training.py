@@ -32,7 +32,7 @@ from .dacon_data import IMAGE_SIZE, data_dir, load_pair, lost_region_mask
 from .hue import hue_correlation_loss
 from .mask_training import load_mask_model, split_rows
 from .masking import predict_mask
-from .metrics import WEIGHTS, score_image
+from .metrics import WEIGHTS, ImageScore, UndefinedScore, score_image
 from .models import PatchDiscriminator, build_with_fallback, device
 from .restore import colourise, generator_input
 from .torch_data import RestorationDataset
@@ -71,13 +71,20 @@ def validation_set(rows, mask_model, mask_record, progress: bool) -> list[dict]:
 def validate(generator, record: dict, items: list[dict], progress: bool) -> tuple[dict, list]:
     """Mean S, M, C, score over the validation items, and (input, prediction, truth) of the first few."""
     generator.eval()
-    scores, shown = [], []
+    scores, shown, undefined = [], [], []
     for it in tqdm(items, desc="validate", disable=not progress, leave=False):
         gray, gt = load_pair(it["input"], it["gt"])
         pred = colourise(generator, record, gray, it["mask"], record["tta"])
-        scores.append(score_image(gt, pred, lost_region_mask(gray, gt)))
+        try:
+            scores.append(score_image(gt, pred, lost_region_mask(gray, gt)))
+        except UndefinedScore:  # a degenerate (constant) prediction: counted as 0, not NaN
+            scores.append(ImageScore(0.0, 0.0, 0.0))
+            undefined.append(it["name"])
         if len(shown) < 4:
             shown.append((gray, pred, gt))
+    if undefined:
+        print(f"warning: {len(undefined)} validation image(s) have an undefined score (constant prediction), "
+              f"counted as 0: {', '.join(undefined[:5])}")
     means = {k: float(np.mean([getattr(s, k) for s in scores])) for k in WEIGHTS}
     means["score"] = sum(WEIGHTS[k] * means[k] for k in WEIGHTS)
     return means, shown
@@ -97,66 +104,65 @@ def train(config: dict, data_root=None, checkpoint_root=None, progress: bool = T
     root = data_dir(data_root)
     train_rows = split_rows(root, "train_split.csv")
     val_rows = split_rows(root, "val_split.csv", cfg["val_limit"])
-    run = Run(cfg, checkpoint_root, DEFAULTS)
-    mask_model, mask_state = load_mask_model(Path(checkpoint_root or checkpoints.storage_root()) / cfg["mask_run"])
-    mask_record = {k: mask_state[k] for k in ("arch", "size", "threshold", "state_dict")}
-    dev = device()
-    mask_model.to(dev)
+    with Run(cfg, checkpoint_root, DEFAULTS) as run:  # locks the folder; released however training ends
+        mask_model, mask_state = load_mask_model(Path(checkpoint_root or checkpoints.storage_root()) / cfg["mask_run"])
+        mask_record = {k: mask_state[k] for k in ("arch", "size", "threshold", "state_dict")}
+        dev = device()
+        mask_model.to(dev)
 
-    seed_everything(cfg["seed"])
-    in_ch = 2 if cfg["mask_input"] else 1
-    G, arch = build_with_fallback(cfg["encoder_name"], in_ch, 3, cfg["encoder_weights"], cfg["weights_fallback"])
-    start_from_gray(G)
-    D = PatchDiscriminator(in_channels=in_ch + 3)
-    G.to(dev)
-    D.to(dev)
-    run.config["arch"] = arch
-    betas = (cfg["beta1"], cfg["beta2"])
-    opt_g = torch.optim.Adam(G.parameters(), lr=cfg["lr_g"], betas=betas)
-    opt_d = torch.optim.Adam(D.parameters(), lr=cfg["lr_d"], betas=betas)
-    modules, optims = {"G": G, "D": D}, {"G": opt_g, "D": opt_d}
-    if cfg["ema"]:
-        modules["G_ema"] = AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(cfg["ema"]), use_buffers=True)
-    start = run.resume(modules, optims)
-    G_out = modules["G_ema"].module if cfg["ema"] else G  # the generator that is validated and kept
-    record = {"arch": arch, **{k: cfg[k] for k in RECORD_KEYS}}
+        seed_everything(cfg["seed"])
+        in_ch = 2 if cfg["mask_input"] else 1
+        G, arch = build_with_fallback(cfg["encoder_name"], in_ch, 3, cfg["encoder_weights"], cfg["weights_fallback"])
+        start_from_gray(G)
+        D = PatchDiscriminator(in_channels=in_ch + 3)
+        G.to(dev)
+        D.to(dev)
+        run.config["arch"] = arch
+        betas = (cfg["beta1"], cfg["beta2"])
+        opt_g = torch.optim.Adam(G.parameters(), lr=cfg["lr_g"], betas=betas)
+        opt_d = torch.optim.Adam(D.parameters(), lr=cfg["lr_d"], betas=betas)
+        modules, optims = {"G": G, "D": D}, {"G": opt_g, "D": opt_d}
+        if cfg["ema"]:
+            modules["G_ema"] = AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(cfg["ema"]), use_buffers=True)
+        start = run.resume(modules, optims)
+        G_out = modules["G_ema"].module if cfg["ema"] else G  # the generator that is validated and kept
+        record = {"arch": arch, **{k: cfg[k] for k in RECORD_KEYS}}
 
-    dataset = RestorationDataset(train_rows, size=cfg["size"], augment=True, prefill=cfg["prefill"])
-    steps = len(epoch_loader(dataset, cfg["batch_size"], cfg["seed"], 0, 0))
-    writer = run.open_writer(steps)
-    val_items = validation_set(val_rows, mask_model, mask_record, progress)
-    for epoch in range(start + 1, cfg["epochs"] + 1):
-        t0 = time.time()
-        G.train()
-        D.train()
-        adversarial = cfg["adv_weight"] > 0 and epoch >= cfg["adv_start_epoch"]
-        sums = {"G_adv": 0.0, "G_l1": 0.0, "G_hue": 0.0, "D": 0.0}
-        loader = epoch_loader(dataset, cfg["batch_size"], cfg["seed"], epoch, cfg["num_workers"])
-        bar = tqdm(loader, desc=f"GAN epoch {epoch}/{cfg['epochs']}", disable=not progress)
-        for i, batch in enumerate(bar):
-            losses = train_step(G, D, opt_g, opt_d, batch, cfg, adversarial)
-            if cfg["ema"]:
-                modules["G_ema"].update_parameters(G)
-            step = (epoch - 1) * steps + i
-            for k, v in losses.items():
-                sums[k] += v
-                writer.add_scalar(f"loss/{k}", v, step)
-            bar.set_postfix({k: f"{v / (i + 1):.4f}" for k, v in sums.items()})
-        n = max(1, len(loader))
-        val, shown = validate(G_out, record, val_items, progress)
-        metrics = {**{f"loss_{k}": v / n for k, v in sums.items()}, **val, "seconds": time.time() - t0}
-        for k in ("S", "M", "C", "score"):
-            writer.add_scalar(f"val/{k}", val[k], epoch)
-        grid = sample_grid(shown)
-        writer.add_image("val/input_prediction_truth", grid, epoch, dataformats="HWC")
-        _save_grid(grid, run.dir / "samples" / f"epoch_{epoch:04d}.png")
-        losses_text = " ".join(f"{k} {metrics['loss_' + k]:.4f}" for k in sums)
-        print(f"epoch {epoch}: {losses_text} | val score {val['score']:.4f} (S {val['S']:.4f} "
-              f"M {val['M']:.4f} C {val['C']:.4f}) | {metrics['seconds']:.0f}s")
-        run.end_epoch(epoch, metrics, modules, optims, "score", lambda: {
-            "kind": "restorer", "generator": {**record, "state_dict": G_out.state_dict()},
-            "mask_model": mask_record})
-    run.close()
+        dataset = RestorationDataset(train_rows, size=cfg["size"], augment=True, prefill=cfg["prefill"])
+        steps = len(epoch_loader(dataset, cfg["batch_size"], cfg["seed"], 0, 0))
+        writer = run.open_writer(steps)
+        val_items = validation_set(val_rows, mask_model, mask_record, progress)
+        for epoch in range(start + 1, cfg["epochs"] + 1):
+            t0 = time.time()
+            G.train()
+            D.train()
+            adversarial = cfg["adv_weight"] > 0 and epoch >= cfg["adv_start_epoch"]
+            sums = {"G_adv": 0.0, "G_l1": 0.0, "G_hue": 0.0, "D": 0.0}
+            loader = epoch_loader(dataset, cfg["batch_size"], cfg["seed"], epoch, cfg["num_workers"])
+            bar = tqdm(loader, desc=f"GAN epoch {epoch}/{cfg['epochs']}", disable=not progress)
+            for i, batch in enumerate(bar):
+                losses = train_step(G, D, opt_g, opt_d, batch, cfg, adversarial)
+                if cfg["ema"]:
+                    modules["G_ema"].update_parameters(G)
+                step = (epoch - 1) * steps + i
+                for k, v in losses.items():
+                    sums[k] += v
+                    writer.add_scalar(f"loss/{k}", v, step)
+                bar.set_postfix({k: f"{v / (i + 1):.4f}" for k, v in sums.items()})
+            n = max(1, len(loader))
+            val, shown = validate(G_out, record, val_items, progress)
+            metrics = {**{f"loss_{k}": v / n for k, v in sums.items()}, **val, "seconds": time.time() - t0}
+            for k in ("S", "M", "C", "score"):
+                writer.add_scalar(f"val/{k}", val[k], epoch)
+            grid = sample_grid(shown)
+            writer.add_image("val/input_prediction_truth", grid, epoch, dataformats="HWC")
+            _save_grid(grid, run.dir / "samples" / f"epoch_{epoch:04d}.png")
+            losses_text = " ".join(f"{k} {metrics['loss_' + k]:.4f}" for k in sums)
+            print(f"epoch {epoch}: {losses_text} | val score {val['score']:.4f} (S {val['S']:.4f} "
+                  f"M {val['M']:.4f} C {val['C']:.4f}) | {metrics['seconds']:.0f}s")
+            run.end_epoch(epoch, metrics, modules, optims, "score", lambda: {
+                "kind": "restorer", "generator": {**record, "state_dict": G_out.state_dict()},
+                "mask_model": mask_record})
     return run
 
 

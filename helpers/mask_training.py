@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from .checkpoints import load_file
 from .dacon_data import IMAGE_SIZE, TRAIN_COLUMNS, data_dir, load_pair, lost_region_mask, read_csv
 from .images import read_gray, save_png
 from .masking import iou_dice, mask_probability, predict_mask, snap_radius, snap_to_fill
@@ -63,46 +64,45 @@ def train(config: dict, data_root=None, checkpoint_root=None, progress: bool = T
     root = data_dir(data_root)
     train_rows = split_rows(root, "train_split.csv")
     val_rows = split_rows(root, "val_split.csv", cfg["val_limit"])
-    run = Run(cfg, checkpoint_root, DEFAULTS)
-    seed_everything(cfg["seed"])
-    model, arch = build_with_fallback(cfg["encoder_name"], 1, 1, cfg["encoder_weights"], cfg["weights_fallback"])
-    run.config["arch"] = arch
-    dev = device()
-    model.to(dev)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg["epochs"])
-    modules, optims = {"model": model}, {"opt": opt, "sched": sched}
-    start = run.resume(modules, optims)
-    scale = cfg["size"] / IMAGE_SIZE[0]
-    dataset = RestorationDataset(train_rows, size=cfg["size"], augment=True)
-    steps = len(epoch_loader(dataset, cfg["batch_size"], cfg["seed"], 0, 0))
-    writer = run.open_writer(steps)
-    for epoch in range(start + 1, cfg["epochs"] + 1):
-        t0 = time.time()
-        model.train()
-        losses = []
-        loader = epoch_loader(dataset, cfg["batch_size"], cfg["seed"], epoch, cfg["num_workers"])
-        bar = tqdm(loader, desc=f"mask epoch {epoch}/{cfg['epochs']}", disable=not progress)
-        for i, batch in enumerate(bar):
-            loss = F.binary_cross_entropy_with_logits(model(batch["input"].to(dev)), batch["mask"].to(dev))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-            writer.add_scalar("loss/bce", losses[-1], (epoch - 1) * steps + i)
-            bar.set_postfix(bce=f"{np.mean(losses):.4f}")
-        sched.step()
-        val = evaluate(model, val_rows, scale, cfg["threshold"], progress)
-        metrics = {"loss": float(np.mean(losses)), **val.drop(columns=["name", "area"]).mean().to_dict(),
-                   "seconds": time.time() - t0}
-        for k in ("iou", "dice", "iou_coarse"):
-            writer.add_scalar(f"val/{k}", metrics[k], epoch)
-        print(f"epoch {epoch}: bce {metrics['loss']:.4f}  val IoU {metrics['iou']:.4f} "
-              f"(coarse {metrics['iou_coarse']:.4f})  Dice {metrics['dice']:.4f}  {metrics['seconds']:.0f}s")
-        run.end_epoch(epoch, metrics, modules, optims, "iou", lambda: {
-            "kind": "mask_model", "arch": arch, "size": cfg["size"], "threshold": cfg["threshold"],
-            "state_dict": model.state_dict()})
-    run.close()
+    with Run(cfg, checkpoint_root, DEFAULTS) as run:  # locks the folder; released however training ends
+        seed_everything(cfg["seed"])
+        model, arch = build_with_fallback(cfg["encoder_name"], 1, 1, cfg["encoder_weights"], cfg["weights_fallback"])
+        run.config["arch"] = arch
+        dev = device()
+        model.to(dev)
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg["epochs"])
+        modules, optims = {"model": model}, {"opt": opt, "sched": sched}
+        start = run.resume(modules, optims)
+        scale = cfg["size"] / IMAGE_SIZE[0]
+        dataset = RestorationDataset(train_rows, size=cfg["size"], augment=True)
+        steps = len(epoch_loader(dataset, cfg["batch_size"], cfg["seed"], 0, 0))
+        writer = run.open_writer(steps)
+        for epoch in range(start + 1, cfg["epochs"] + 1):
+            t0 = time.time()
+            model.train()
+            losses = []
+            loader = epoch_loader(dataset, cfg["batch_size"], cfg["seed"], epoch, cfg["num_workers"])
+            bar = tqdm(loader, desc=f"mask epoch {epoch}/{cfg['epochs']}", disable=not progress)
+            for i, batch in enumerate(bar):
+                loss = F.binary_cross_entropy_with_logits(model(batch["input"].to(dev)), batch["mask"].to(dev))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                losses.append(loss.item())
+                writer.add_scalar("loss/bce", losses[-1], (epoch - 1) * steps + i)
+                bar.set_postfix(bce=f"{np.mean(losses):.4f}")
+            sched.step()
+            val = evaluate(model, val_rows, scale, cfg["threshold"], progress)
+            metrics = {"loss": float(np.mean(losses)), **val.drop(columns=["name", "area"]).mean().to_dict(),
+                       "seconds": time.time() - t0}
+            for k in ("iou", "dice", "iou_coarse"):
+                writer.add_scalar(f"val/{k}", metrics[k], epoch)
+            print(f"epoch {epoch}: bce {metrics['loss']:.4f}  val IoU {metrics['iou']:.4f} "
+                  f"(coarse {metrics['iou_coarse']:.4f})  Dice {metrics['dice']:.4f}  {metrics['seconds']:.0f}s")
+            run.end_epoch(epoch, metrics, modules, optims, "iou", lambda: {
+                "kind": "mask_model", "arch": arch, "size": cfg["size"], "threshold": cfg["threshold"],
+                "state_dict": model.state_dict()})
     return run
 
 
@@ -113,7 +113,7 @@ def load_mask_model(path) -> tuple[torch.nn.Module, dict]:
         path = path / "best.pt"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no mask model; run notebook 03 (mask generator) first")
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = load_file(path, "mask model file")
     if state.get("kind") != "mask_model":
         raise ValueError(f"{path}: not a mask model checkpoint (kind={state.get('kind')!r})")
     model = model_from_arch(state["arch"])

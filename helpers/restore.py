@@ -9,28 +9,26 @@ size, so any image size works; the result is resized back to the original size.
 """
 from __future__ import annotations
 
+import ctypes
+import gc
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .checkpoints import load_file
 from .colour import compose
 from .dacon_data import IMAGE_SIZE
 from .inpaint import telea
-from .masking import device_of, predict_mask, resize, to_tensor, work_shape
+from .masking import predict_mask
 from .models import device, model_from_arch
+from .tensors import bands, device_of, shrink, to_tensor, to_uint8, upsample_rows, work_shape
 from .tiling import forward_tiled
 
 
 def generator_input(base: torch.Tensor, mask: torch.Tensor, mask_input: bool) -> torch.Tensor:
     """What the generator sees: the (prefilled) gray image, and the lost region if asked."""
     return torch.cat([base, mask], dim=1) if mask_input else base
-
-
-def to_uint8(t: torch.Tensor) -> np.ndarray:
-    """(B, C, H, W) float in [0, 1] -> (B, H, W) for C = 1, else (B, H, W, C), uint8."""
-    a = (t.permute(0, 2, 3, 1) * 255).round().clamp(0, 255).byte().numpy()
-    return a[..., 0] if t.shape[1] == 1 else a
 
 
 def run_generator(generator: torch.nn.Module, inp: torch.Tensor, tta: bool = False) -> torch.Tensor:
@@ -42,33 +40,63 @@ def run_generator(generator: torch.nn.Module, inp: torch.Tensor, tta: bool = Fal
 
 
 @torch.inference_mode()
+def generator_output(generator: torch.nn.Module, record: dict, gray: np.ndarray, mask: np.ndarray,
+                     tta: bool = False) -> tuple[torch.Tensor, np.ndarray]:
+    """The generator's raw output at its working scale, (B, 3, h, w) float, and the full-size
+    luminance it builds on inside the region (the input, or its Telea fill), (B, H, W) uint8.
+
+    gray, mask: a stack (B, H, W) of uint8 images and their bool lost regions. The
+    generator runs at its training scale; with record["prefill"] it is shown the image
+    with the region Telea-filled at that scale.
+    """
+    shape = work_shape(*gray.shape[-2:], record["size"] / IMAGE_SIZE[0])
+    small, small_mask = shrink(gray, shape), shrink(mask.astype(np.uint8) * 255, shape)
+    if record.get("prefill"):
+        base_s = np.stack([telea(g, k > 0, grow=1) for g, k in zip(small, small_mask)])
+        base = np.stack([telea(g, k) for g, k in zip(gray, mask)])
+    else:
+        base_s, base = small, gray
+    inp = generator_input(to_tensor(base_s), to_tensor(small_mask), record["mask_input"])
+    return run_generator(generator, inp.to(device_of(generator)), tta).float().cpu(), base
+
+
+def compose_full(raw: torch.Tensor, record: dict, gray: np.ndarray, mask: np.ndarray,
+                 base: np.ndarray) -> np.ndarray:
+    """The restored (B, H, W, 3) uint8 images from the small generator output, composed band
+    by band at full size so that no full-size float tensor is ever made (helpers.colour)."""
+    out = np.empty((*gray.shape, 3), np.uint8)
+    region_luma = record.get("region_luma", "generator")
+    for a, b in bands(gray.shape[1], gray.shape[0] * gray.shape[2]):
+        rgb = compose(upsample_rows(raw, gray.shape[-2:], a, b), to_tensor(gray[:, a:b]),
+                      to_tensor(mask[:, a:b].astype(np.uint8) * 255), record["output"],
+                      to_tensor(base[:, a:b]), region_luma)
+        out[:, a:b] = to_uint8(rgb)
+    return out
+
+
 def colourise(generator: torch.nn.Module, record: dict, gray: np.ndarray, mask: np.ndarray,
               tta: bool = False) -> np.ndarray:
     """Restore a (H, W) uint8 gray image given its lost region; returns (H, W, 3) uint8 RGB.
 
     A stack of same-sized images (B, H, W) with masks (B, H, W) goes through the
-    networks as one batch and gives (B, H, W, 3).
-
-    The generator runs at its training scale; with record["prefill"] it is shown the
-    image with the region Telea-filled at that scale, and its luminance correction is
-    added to a Telea fill made at full size.
+    networks as one batch and gives (B, H, W, 3). With record["prefill"], the
+    generator's luminance correction is added to a Telea fill made at full size.
     """
     single = gray.ndim == 2
     gray, mask = (gray[None], mask[None]) if single else (gray, mask)
-    x, m = to_tensor(gray), to_tensor(mask.astype(np.uint8) * 255)
-    shape = work_shape(*gray.shape[-2:], record["size"] / IMAGE_SIZE[0])
-    xs, ms = resize(x, shape), resize(m, shape)
-    if record.get("prefill"):
-        small, small_mask = to_uint8(xs), to_uint8(ms) > 0
-        base_s = to_tensor(np.stack([telea(g, k, grow=1) for g, k in zip(small, small_mask)]))
-        base = to_tensor(np.stack([telea(g, k) for g, k in zip(gray, mask)]))
-    else:
-        base_s, base = xs, x
-    inp = generator_input(base_s, ms, record["mask_input"]).to(device_of(generator))
-    raw = run_generator(generator, inp, tta).float().cpu()
-    rgb = to_uint8(compose(resize(raw, gray.shape[-2:]), x, m, record["output"], base,
-                           record.get("region_luma", "generator")))
-    return rgb[0] if single else rgb
+    raw, base = generator_output(generator, record, gray, mask, tta)
+    out = compose_full(raw, record, gray, mask, base)
+    return out[0] if single else out
+
+
+def release_memory() -> None:
+    """Hand memory freed by Python, torch and NumPy back to the system (glibc keeps it otherwise),
+    so that the process's peak stays near what is in use; a no-op where glibc is absent."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def load_bundle(path) -> dict:
@@ -79,11 +107,8 @@ def load_bundle(path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no trained pipeline here; train one with notebook 04 "
                                 "(or pass --run to a folder holding best.pt)")
-    try:
-        bundle = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:
-        raise ValueError(f"{path}: unreadable model file ({type(e).__name__}: {e})") from e
-    if not isinstance(bundle, dict) or bundle.get("kind") != "restorer":
+    bundle = load_file(path, "model file")
+    if bundle.get("kind") != "restorer":
         raise ValueError(f"{path}: not a restoration pipeline (expected best.pt of a GAN run)")
     bundle["path"] = str(path)
     return bundle
@@ -105,6 +130,8 @@ class Restorer:
         self.tta = self.gen_record.get("tta", False) if tta is None else tta
         self.generator = self._network(self.gen_record)
         self.mask_model = self._network(self.mask_record)
+        if backend == "onnx":  # the sessions hold their own copies of the weights
+            release_memory()
 
     def _network(self, record: dict):
         net = model_from_arch(record["arch"])

@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
@@ -32,6 +33,7 @@ from tqdm.auto import tqdm
 
 from . import PHOTOS_DIR, SAMPLE_DIR
 from .damage import apply_damage, sample_damage
+from .files import pid_alive
 from .images import open_image, save_png, to_gray
 
 SIZE = 512
@@ -115,11 +117,63 @@ def _config(photos: list[Path], n_train: int, n_test: int, seed: int, test_frac:
             "code_sha256": sha([here / "sample_data.py", here / "damage.py"])}
 
 
+BUILDER = "helpers.sample_data"  # build.json's mark: only a folder carrying it is ever replaced
+BUILDING = ".building"  # a temporary build folder's marker, holding the builder's pid
+
+
+class BuildError(ValueError):
+    """The build cannot go ahead as asked (names the folder or setting)."""
+
+
+def _is_our_build(folder: Path) -> bool:
+    """Whether `folder` is a dataset this builder wrote (its build.json says so)."""
+    try:
+        stamp = json.loads((folder / "build.json").read_text())
+    except (OSError, ValueError):
+        return False
+    # builds before the "builder" mark carried only config + test_sources
+    return isinstance(stamp, dict) and (stamp.get("builder") == BUILDER
+                                        or {"config", "test_sources"} <= set(stamp))
+
+
+def _check_target(out: Path) -> None:
+    """Refuse to build over anything but nothing, an empty folder, or an earlier build of ours."""
+    if not out.exists() and not out.is_symlink():
+        return
+    if out.is_symlink() or not out.is_dir():
+        raise BuildError(f"{out}: exists and is not a folder; choose another --out")
+    if any(out.iterdir()) and not _is_our_build(out):
+        raise BuildError(f"{out}: is a folder this builder did not make (no build.json of a sample "
+                         "dataset in it), so it is left untouched; choose a new or empty --out folder")
+
+
+def _remove_stale_builds(parent: Path, name: str) -> None:
+    """Temporary build folders of killed earlier builds (their pid no longer runs)."""
+    for p in parent.glob(f".{name}.tmp-*"):
+        marker = p / BUILDING
+        try:
+            pid = int(marker.read_text())
+        except (OSError, ValueError):
+            continue  # not one of ours, or not readable: leave it
+        if not pid_alive(pid):
+            shutil.rmtree(p, ignore_errors=True)
+
+
 def build(out: str | os.PathLike = SAMPLE_DIR, n_train: int = 400, n_test: int = 40, seed: int = 0,
           photos_dir: str | os.PathLike = PHOTOS_DIR, test_frac: float = 0.15, workers: int | None = None,
           force: bool = False, progress: bool = True) -> Path:
-    """Build the dataset into `out` (skipped when `out` already holds this exact build)."""
-    out = Path(out).resolve()
+    """Build the dataset into `out` (skipped when `out` already holds this exact build).
+
+    `out` must not exist, be empty, or hold an earlier build of this builder (its
+    build.json says so); anything else is a BuildError and nothing is touched.
+    """
+    for name, n in (("train", n_train), ("test", n_test)):
+        if int(n) != n or n < 1:
+            raise BuildError(f"--{name} must be a whole number of images, at least 1; got {n}")
+    if not 0 < test_frac < 1:
+        raise BuildError(f"--test-frac must be between 0 and 1, got {test_frac}")
+    out = Path(out).expanduser().resolve()
+    _check_target(out)
     photos = list_photos(Path(photos_dir))
     config = _config(photos, n_train, n_test, seed, test_frac)
     stamp = out / "build.json"
@@ -130,9 +184,11 @@ def build(out: str | os.PathLike = SAMPLE_DIR, n_train: int = 400, n_test: int =
     for p in photos:  # fail on a bad photo now, by name, before any work starts
         _load_photo(str(p))
     sources = split_sources(photos, test_frac, seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_builds(out.parent, out.name)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    (tmp / BUILDING).write_text(str(os.getpid()))
     tasks = []
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
     for split, count in (("train", n_train), ("test", n_test)):
         srcs = sources[split]
         tasks += [(str(tmp), split, i, count, str(srcs[i % len(srcs)]), seed) for i in range(count)]
@@ -150,15 +206,17 @@ def build(out: str | os.PathLike = SAMPLE_DIR, n_train: int = 400, n_test: int =
         meta.to_csv(tmp / "meta.csv", index=False)
         seconds = time.perf_counter() - t0
         (tmp / "build.json").write_text(json.dumps(
-            {"config": config, "seconds": round(seconds, 2),
+            {"builder": BUILDER, "config": config, "seconds": round(seconds, 2),
              "test_sources": [p.name for p in sources["test"]]}, indent=2))
-        if out.exists():  # swap in the new build, then drop the old one
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
+        (tmp / BUILDING).unlink()
+        _check_target(out)  # again: something may have appeared there while we built
+        if out.exists():  # an earlier build of ours (or an empty folder): swap in the new one
+            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+            old.rmdir()
             out.rename(old)
             tmp.rename(out)
             shutil.rmtree(old)
         else:
-            out.parent.mkdir(parents=True, exist_ok=True)
             tmp.rename(out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -196,8 +254,12 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--force", action="store_true", help="rebuild even if up to date")
     args = ap.parse_args(argv)
-    out = build(args.out, args.train, args.test, args.seed, args.photos, args.test_frac,
-                args.workers, args.force)
+    try:
+        out = build(args.out, args.train, args.test, args.seed, args.photos, args.test_frac,
+                    args.workers, args.force)
+    except (BuildError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print(summarize(pd.read_csv(out / "meta.csv")))
     return 0
 

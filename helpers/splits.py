@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .dacon_data import TRAIN_COLUMNS, data_dir, read_train_csv
-from .images import atomic_write
+from .files import atomic_write
 
 
 def split_rows(train: pd.DataFrame, val_frac: float, seed: int,

@@ -19,7 +19,8 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.tensorboard import SummaryWriter
 
 from . import checkpoints
-from .images import atomic_write
+from .files import atomic_write, remove_stale_temps
+from .run_lock import RunLock
 
 # Settings a resumed run may change: they decide how long, how fast or where, not what is learnt.
 RESUME_FREE = {"run", "epochs", "checkpoint_every", "num_workers", "val_limit"}
@@ -43,16 +44,29 @@ def epoch_loader(dataset: Dataset, batch_size: int, seed: int, epoch: int, num_w
 
 
 class Run:
-    """One training run's folder, history, best value and TensorBoard writer."""
+    """One training run's folder, history, best value and TensorBoard writer.
+
+    Creating a Run locks its folder (helpers.run_lock) until `close()`; use it as a
+    context manager so the lock is released however training ends.
+    """
 
     def __init__(self, config: dict, root=None, defaults: dict | None = None):
         self.config = dict(config)
         self.defaults = defaults or {}  # a setting added after a run was saved counts as unchanged at its default
         self.dir = checkpoints.run_dir(config["run"], root)  # fails now, not after an hour, if unwritable
+        self.lock = RunLock(self.dir).acquire()
+        for folder in (self.dir, self.dir / "samples"):  # temporary files of a killed earlier trainer
+            remove_stale_temps(folder)
         self.history: list[dict] = []
         self.best = float("-inf")
         self.start_epoch = 0
         self.writer: SummaryWriter | None = None
+
+    def __enter__(self) -> "Run":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def resume(self, modules: dict, optimizers: dict) -> int:
         """Load the newest good checkpoint into modules/optimizers; returns the epoch to continue after."""
@@ -110,3 +124,5 @@ class Run:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+            self.writer = None
+        self.lock.release()

@@ -133,8 +133,9 @@ def test_a_setting_added_later_at_its_default_does_not_block_resuming(tmp_path):
     old = {"run": "r", "lr": 1.0, "epochs": 2, "checkpoint_every": 1}
     ckpt.save_epoch({"config": old, "history": [{"epoch": 1}], "best": 0.5, "rng": ckpt.rng_state(),
                      "modules": {}, "optimizers": {}}, ckpt.run_dir("r", tmp_path), 1)
-    assert Run({**old, "knob": 0}, tmp_path, defaults={"knob": 0}).resume({}, {}) == 1
-    with pytest.raises(ResumeError, match=r"knob: 0 -> 5"):
-        Run({**old, "knob": 5}, tmp_path, defaults={"knob": 0}).resume({}, {})
-    with pytest.raises(ResumeError, match=r"lr: 1.0 -> 2.0"):
-        Run({**old, "lr": 2.0}, tmp_path).resume({}, {})
+    with Run({**old, "knob": 0}, tmp_path, defaults={"knob": 0}) as run:
+        assert run.resume({}, {}) == 1
+    with pytest.raises(ResumeError, match=r"knob: 0 -> 5"), Run({**old, "knob": 5}, tmp_path, defaults={"knob": 0}) as run:
+        run.resume({}, {})
+    with pytest.raises(ResumeError, match=r"lr: 1.0 -> 2.0"), Run({**old, "lr": 2.0}, tmp_path) as run:
+        run.resume({}, {})

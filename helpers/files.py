@@ -1,0 +1,124 @@
+"""Writing files without ever destroying what the project did not make.
+
+- `atomic_write`: write to a hidden temporary file in the target folder, then rename it
+  onto the target, so a reader never sees half a file. The temporary name carries the
+  writer's process id (`.<name>.<pid>-<random>.tmp`), so a file left behind by a killed
+  writer can be told apart from one still being written.
+- `remove_stale_temps`: delete such leftovers whose writer is gone (nothing else).
+- `ensure_writable`: prove a folder takes a file before long work starts.
+- `check_separate`: refuse input / output folders that are the same or nested.
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import tempfile
+from pathlib import Path
+
+
+class FolderError(ValueError):
+    """A folder cannot be used as asked (names the folder and the problem)."""
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only way to read it is to set it; done once, at import
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+HOST = socket.gethostname()
+# .<target name>.<pid>-<mkstemp's random part>.tmp
+TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.(?P<pid>\d+)-[A-Za-z0-9_]{6,}\.tmp$")
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (a zombie counts as gone)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def atomic_write(path: str | os.PathLike, write) -> Path:
+    """Call write(tmp_path) and rename the result onto path, so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; give it a new file's usual mode
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files `atomic_write` left in `folder` when its process was killed.
+
+    Only files named like ours whose writing process no longer runs are removed; a
+    user's own `.something.tmp` does not match the pattern and is left alone.
+    """
+    folder = Path(folder)
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for p in folder.iterdir():
+        m = TEMP_NAME.match(p.name)
+        if m and p.is_file() and not p.is_symlink() and not pid_alive(int(m.group("pid"))):
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
+def ensure_writable(folder: str | os.PathLike, what: str = "folder") -> Path:
+    """Create `folder` if needed and prove it takes a file; a FolderError naming it if not."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise FolderError(f"{folder}: {what} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".write-test.{os.getpid()}-", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise FolderError(f"{folder}: {what} is not writable ({e.strerror or e})") from e
+    return folder
+
+
+def _inside(a: Path, b: Path) -> bool:
+    return a == b or b in a.parents
+
+
+def check_separate(**folders) -> None:
+    """Refuse folders (given as name=path) that resolve to the same place or lie inside one another.
+
+    Paths are resolved, so symbolic links are followed: `out -> in` counts as `in`.
+    None values are ignored.
+    """
+    resolved = {name: Path(p).expanduser().resolve() for name, p in folders.items() if p is not None}
+    names = list(resolved)
+    flag = {name: "--" + name.replace("_", "-") for name in names}
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            pa, pb = resolved[a], resolved[b]
+            if pa == pb:
+                raise FolderError(f"{flag[a]} {folders[a]} and {flag[b]} {folders[b]} are the same folder ({pa}); "
+                                  "use separate folders so nothing is overwritten")
+            if _inside(pa, pb) or _inside(pb, pa):
+                inner, outer = (a, b) if _inside(pa, pb) else (b, a)
+                raise FolderError(f"{flag[inner]} {folders[inner]} lies inside {flag[outer]} {folders[outer]}; "
+                                  "use folders side by side so their files never mix")

@@ -1,0 +1,298 @@
+"""Nothing the project did not create is deleted or overwritten; model files cannot run code."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import checkpoints, gan_training, sample_data
+from helpers.checkpoints import UnsafeFileError
+from helpers.files import atomic_write, remove_stale_temps
+from helpers.images import save_png
+from helpers.predict import main as predict
+from helpers.restore import Restorer
+from helpers.run_lock import RunLock, RunLockError
+
+from conftest import TINY_GAN
+
+
+# --- sample_data --out -------------------------------------------------------------------
+
+def test_sample_data_never_replaces_a_folder_it_did_not_make(tmp_path, capsys):
+    thesis = tmp_path / "thesis"
+    thesis.mkdir()
+    (thesis / "thesis.txt").write_text("three years of work")
+    assert sample_data.main(["--out", str(thesis), "--train", "2", "--test", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "did not make" in err and str(thesis) in err
+    assert (thesis / "thesis.txt").read_text() == "three years of work"
+    assert sorted(p.name for p in thesis.iterdir()) == ["thesis.txt"]
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep")
+    assert sample_data.main(["--out", str(a_file), "--train", "2", "--test", "1"]) == 2
+    assert a_file.read_text() == "keep"
+    assert not list(tmp_path.glob(".*tmp*")), "no temporary build folder left behind"
+
+
+def test_sample_data_replaces_only_its_own_build_and_refuses_bad_counts(tmp_path, capsys):
+    out = tmp_path / "ds"
+    sample_data.build(out, n_train=2, n_test=1, seed=1, progress=False)
+    sample_data.build(out, n_train=3, n_test=1, seed=1, progress=False)  # an earlier build of ours: replaced
+    assert len((out / "train.csv").read_text().splitlines()) == 4
+    assert json.loads((out / "build.json").read_text())["builder"] == "helpers.sample_data"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    sample_data.build(empty, n_train=2, n_test=1, progress=False)  # an empty folder is fine
+    for bad in (["--train", "-1"], ["--test", "0"]):
+        assert sample_data.main(["--out", str(tmp_path / "x"), *bad]) == 2
+        assert "at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_killed_builds_temporary_folder_is_cleaned_but_not_a_users(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / ".ds.tmp-abc123"
+    stale.mkdir()
+    (stale / sample_data.BUILDING).write_text(str(dead.pid))
+    users = tmp_path / ".ds.tmp-mine"
+    users.mkdir()
+    (users / "data.txt").write_text("mine")
+    sample_data.build(tmp_path / "ds", n_train=2, n_test=1, progress=False)
+    assert not stale.exists() and (users / "data.txt").exists()
+
+
+# --- predict: overlapping and unwritable folders --------------------------------------------
+
+@pytest.fixture
+def photos(tmp_path):
+    src = tmp_path / "photos"
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        save_png(rng.integers(0, 256, (96, 128)).astype(np.uint8), src / f"photo_{i}.png")
+    return src
+
+
+def snapshot(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_predict_refuses_overlapping_folders_before_loading_anything(photos, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(Restorer, "load", lambda *a, **k: pytest.fail("the model was loaded"))
+    before = snapshot(photos)
+    link = tmp_path / "link_to_photos"
+    link.symlink_to(photos)
+    cases = [
+        (["--output-dir", str(photos)], "same folder"),
+        (["--output-dir", str(link)], "same folder"),  # a symbolic link to the inputs
+        (["--output-dir", str(photos / "restored")], "lies inside"),
+        (["--output-dir", str(tmp_path / "out"), "--masks-dir", str(tmp_path / "out")], "same folder"),
+        (["--output-dir", str(tmp_path / "out"), "--masks-dir", str(photos)], "same folder"),
+    ]
+    for extra, message in cases:
+        assert predict(["--input-dir", str(photos), "--quiet", *extra]) == 2, extra
+        assert message in capsys.readouterr().err, extra
+    assert snapshot(photos) == before
+    assert not (photos / "restored").exists() and not (tmp_path / "out").exists()
+
+
+def test_predict_output_that_is_a_file_or_unwritable_is_exit_2(photos, tmp_path, capsys, tiny_runs):
+    a_file = tmp_path / "result.png"
+    a_file.write_bytes(b"user data")
+    run = ["--run", str(tiny_runs / "gan"), "--quiet"]
+    assert predict(["--input-dir", str(photos), "--output-dir", str(a_file), *run]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert a_file.read_bytes() == b"user data"
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root ignores permissions: make the folder's file system say no instead
+            pytest.skip("running as root: permissions do not stop writes")
+        assert predict(["--input-dir", str(photos), "--output-dir", str(locked / "out"), *run]) == 2
+        assert "not writable" in capsys.readouterr().err
+    finally:
+        locked.chmod(0o700)
+
+
+def test_predict_unwritable_output_under_root_is_exit_2(photos, tmp_path, capsys, tiny_runs):
+    """/proc is read-only for everyone, root included."""
+    code = predict(["--input-dir", str(photos), "--output-dir", "/proc/dacon-out", "--run", str(tiny_runs / "gan"),
+                    "--quiet"])
+    assert code == 2 and "not writable" in capsys.readouterr().err
+
+
+def test_batch_size_must_be_at_least_one(photos, tmp_path):
+    with pytest.raises(SystemExit) as e:
+        predict(["--input-dir", str(photos), "--output-dir", str(tmp_path / "o"), "--batch-size", "0"])
+    assert e.value.code == 2
+
+
+# --- leftovers of killed writers ----------------------------------------------------------
+
+def dead_pid():
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def test_stale_temporary_files_are_removed_and_nothing_else(tmp_path):
+    stale = tmp_path / f".x.png.{dead_pid()}-abcd1234.tmp"
+    live = tmp_path / f".y.png.{os.getpid()}-abcd1234.tmp"
+    users = [tmp_path / ".notes.tmp", tmp_path / "draft.tmp", tmp_path / f".z.png.{dead_pid()}.tmp"]
+    for p in [stale, live, *users]:
+        p.write_bytes(b"x")
+    assert remove_stale_temps(tmp_path) == [stale]
+    assert live.exists() and all(p.exists() for p in users)
+
+
+def test_predict_cleans_what_a_killed_run_left_in_its_output(photos, tmp_path, tiny_runs):
+    out = tmp_path / "out"
+    out.mkdir()
+    leftover = out / f".photo_0.png.{dead_pid()}-q1w2e3.tmp"
+    leftover.write_bytes(b"half a png")
+    assert predict(["--input-dir", str(photos), "--output-dir", str(out), "--run", str(tiny_runs / "gan"),
+                    "--quiet"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["photo_0.png", "photo_1.png"]
+
+
+def test_sigterm_during_a_write_leaves_no_temporary_file(tmp_path):
+    """SIGTERM in the CLI raises SystemExit, so atomic_write removes its temporary file."""
+    script = (
+        "import sys, time\n"
+        "from helpers.files import atomic_write\n"
+        "from helpers.predict import _sigterm_exits\n"
+        "with _sigterm_exits():\n"
+        f"    atomic_write({str(tmp_path / 'out.bin')!r}, lambda tmp: (open(tmp, 'wb').write(b'x'), "
+        "print('writing', flush=True), time.sleep(30)))\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    proc.terminate()
+    assert proc.wait(timeout=30) == 128 + 15
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- model files cannot run code --------------------------------------------------------------
+
+class Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_crafted_model_file_is_refused_and_runs_nothing(tmp_path, capsys, photos):
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "best.pt"
+    torch.save({"kind": "restorer", "generator": Payload(marker)}, evil)
+    with pytest.raises(UnsafeFileError, match=r"best\.pt: refused: .*posix\.system"):
+        Restorer.load(evil)
+    assert predict(["--input-dir", str(photos), "--output-dir", str(tmp_path / "o"), "--run", str(evil)]) == 2
+    assert "refused" in capsys.readouterr().err
+    assert not marker.exists()
+
+
+def test_a_crafted_checkpoint_in_a_run_folder_stops_the_resume(tiny_runs, split_dataset, tmp_path):
+    """Dropped into a run folder that training resumes: refused (not skipped, not run)."""
+    shutil.copytree(tiny_runs / "mask", tmp_path / "mask")
+    shutil.copytree(tiny_runs / "gan", tmp_path / "gan")
+    marker = tmp_path / "pwned"
+    torch.save({"epoch": 9, "config": Payload(marker)}, tmp_path / "gan" / "epoch_0009.pt")
+    with pytest.raises(UnsafeFileError, match=r"epoch_0009\.pt: refused"):
+        gan_training.train({**TINY_GAN, "epochs": 10}, split_dataset, tmp_path, progress=False)
+    assert not marker.exists()
+
+
+def test_checkpoints_hold_no_pickled_objects_and_old_ones_still_load(tiny_runs, split_dataset, tmp_path, capsys):
+    from torch.serialization import get_unsafe_globals_in_checkpoint
+    for path in sorted((tiny_runs / "gan").glob("*.pt")) + sorted((tiny_runs / "mask").glob("*.pt")):
+        assert get_unsafe_globals_in_checkpoint(path) == [], path.name
+    # a checkpoint as earlier versions wrote it: NumPy's RNG state as a pickled array
+    shutil.copytree(tiny_runs / "mask", tmp_path / "mask")
+    shutil.copytree(tiny_runs / "gan", tmp_path / "gan")
+    newest = tmp_path / "gan" / "epoch_0004.pt"
+    state = checkpoints.load(newest)
+    state.pop("path", None)
+    state["rng"]["numpy"] = np.random.get_state()
+    torch.save(state, newest)
+    assert "numpy.ndarray" in get_unsafe_globals_in_checkpoint(newest)
+    run = gan_training.train({**TINY_GAN, "epochs": 5}, split_dataset, tmp_path, progress=False)
+    assert "resuming gan after epoch 4" in capsys.readouterr().out and len(run.history) == 5
+    from helpers.pretrained import DEFAULT_MODEL
+    assert checkpoints.load_file(DEFAULT_MODEL)["kind"] == "restorer"  # the shipped model, weights_only
+
+
+# --- a run folder whose checkpoints are all corrupt ---------------------------------------------
+
+def test_all_corrupt_checkpoints_refuse_instead_of_starting_over(tiny_runs, split_dataset, tmp_path):
+    shutil.copytree(tiny_runs / "mask", tmp_path / "mask")
+    shutil.copytree(tiny_runs / "gan", tmp_path / "gan")
+    for p in (tmp_path / "gan").glob("epoch_*.pt"):
+        p.write_bytes(p.read_bytes()[:1000])
+    best, history = (tmp_path / "gan" / "best.pt").read_bytes(), (tmp_path / "gan" / "history.csv").read_text()
+    with pytest.warns(UserWarning, match="skipping"), \
+            pytest.raises(ValueError, match=r"none of its 2 epoch checkpoint\(s\) can be read(.|\n)*epoch_0004\.pt"
+                                            r"(.|\n)*epoch_0003\.pt(.|\n)*start afresh"):
+        gan_training.train(TINY_GAN, split_dataset, tmp_path, progress=False)
+    assert (tmp_path / "gan" / "best.pt").read_bytes() == best
+    assert (tmp_path / "gan" / "history.csv").read_text() == history
+    assert not (tmp_path / "gan" / "run.lock").exists(), "the lock is released when training fails"
+
+
+# --- one trainer per run folder -------------------------------------------------------------------
+
+def test_a_second_trainer_on_a_run_folder_is_refused(tiny_runs, split_dataset, tmp_path):
+    shutil.copytree(tiny_runs / "mask", tmp_path / "mask")
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import sys, time; from helpers.run_lock import RunLock; "
+                               f"RunLock({str(tmp_path / 'gan')!r}).acquire(); print('held', flush=True); "
+                               "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunLockError, match=rf"in use by process {holder.pid} on "):
+            gan_training.train(TINY_GAN, split_dataset, tmp_path, progress=False)
+        assert not (tmp_path / "gan" / "epoch_0003.pt").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder is gone: its lock is stale, reported, and taken over
+    with pytest.warns(UserWarning, match=rf"stale lock of process {holder.pid} on this machine, which no longer runs"):
+        run = gan_training.train({**TINY_GAN, "epochs": 1}, split_dataset, tmp_path, progress=False)
+    assert len(run.history) == 1 and not (tmp_path / "gan" / "run.lock").exists()
+
+
+def test_lock_of_another_machine_is_respected_until_its_heartbeat_is_stale(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    info = {"pid": 1, "host": "colab-vm-elsewhere", "token": "x", "started": time.time() - 600}
+    (folder / "run.lock").write_text(json.dumps({**info, "heartbeat": time.time() - 10}))
+    with pytest.raises(RunLockError, match="colab-vm-elsewhere"):
+        RunLock(folder).acquire()
+    (folder / "run.lock").write_text(json.dumps({**info, "heartbeat": time.time() - 3600}))
+    with pytest.warns(UserWarning, match="silent for 60 min"):
+        lock = RunLock(folder).acquire()
+    assert json.loads((folder / "run.lock").read_text())["token"] == lock.token
+    with pytest.raises(RunLockError):  # and now it is ours, live
+        RunLock(folder).acquire()
+    lock.release()
+    assert not (folder / "run.lock").exists()
+
+
+def test_heartbeat_keeps_the_lock_fresh(tmp_path):
+    lock = RunLock(tmp_path, heartbeat_s=0.05).acquire()
+    first = json.loads((tmp_path / "run.lock").read_text())["heartbeat"]
+    time.sleep(0.3)
+    assert json.loads((tmp_path / "run.lock").read_text())["heartbeat"] > first
+    lock.release()
+
+
+def test_atomic_write_leaves_nothing_when_the_writer_fails(tmp_path):
+    with pytest.raises(RuntimeError):
+        atomic_write(tmp_path / "x.bin", lambda tmp: (open(tmp, "wb").write(b"half"), (_ for _ in ()).throw(RuntimeError())))
+    assert list(tmp_path.iterdir()) == []
