@@ -2,11 +2,18 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from .files import atomic_write
+
+# The largest image read: 120 megapixels (a 12000 x 10000 scan; any camera's photo).
+# The size is checked from the file's header before anything is decoded, so a
+# "decompression bomb" (a small file that decodes to gigabytes) is refused by name.
+MAX_PIXELS = 120_000_000
 
 
 class ImageFileError(ValueError):
@@ -21,6 +28,11 @@ class ImageFileError(ValueError):
         return type(self), (self.path, self.problem)
 
 
+def _too_large(what: str) -> str:
+    return (f"{what}: over the limit of {MAX_PIXELS / 1e6:.0f} megapixels (helpers.images.MAX_PIXELS), "
+            "refused before decoding; scale it down first")
+
+
 def open_image(path: str | os.PathLike) -> Image.Image:
     """Open and fully decode an image; a missing, empty or corrupt file raises ImageFileError."""
     path = Path(path)
@@ -29,11 +41,22 @@ def open_image(path: str | os.PathLike) -> Image.Image:
     if path.stat().st_size == 0:
         raise ImageFileError(path, "file is empty (0 bytes)")
     try:
-        with Image.open(path) as im:
-            im.load()  # decode now, so truncated data fails here and not later
-            return im.copy()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # MAX_PIXELS is checked below
+            with Image.open(path) as im:
+                w, h = im.size
+                if w * h > MAX_PIXELS:
+                    raise ImageFileError(path, _too_large(f"{w}x{h} is {w * h / 1e6:.0f} megapixels"))
+                im.load()  # decode now, so truncated data fails here and not later (the pixels stay)
+                return im
+    except ImageFileError:
+        raise
+    except Image.DecompressionBombError as e:  # PIL's own, larger limit, hit while reading the header
+        raise ImageFileError(path, _too_large(str(e).split(",")[0].rstrip("."))) from e
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageFileError(path, f"not a readable image ({e})") from e
+    except MemoryError as e:
+        raise ImageFileError(path, "not enough memory to decode it") from e
 
 
 def _check_size(im: Image.Image, path, size: tuple[int, int] | None) -> None:
@@ -71,31 +94,6 @@ def to_gray(rgb: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).convert("L"), dtype=np.uint8)
 
 
-def _read_umask() -> int:
-    mask = os.umask(0)  # the only way to read it is to set it; done once, at import
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
-
-
-def atomic_write(path: str | os.PathLike, write) -> Path:
-    """Call write(tmp_path) and rename the result onto path, so readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; give it a new file's usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def save_png(array: np.ndarray, path) -> Path:
     """Write a uint8 array as PNG atomically: mode L for (H, W), RGB for (H, W, 3).
 
@@ -106,3 +104,45 @@ def save_png(array: np.ndarray, path) -> Path:
         raise ValueError(f"{path}: expected uint8 (H, W) or (H, W, 3), got {array.dtype} {array.shape}")
     im = Image.fromarray(np.ascontiguousarray(array))
     return atomic_write(path, lambda tmp: im.save(tmp, format="PNG", compress_level=1))
+
+
+HIGH_DEPTH_BITS = (8, 10, 12, 14, 16, 24, 32)  # sensor / file bit depths an integer image may use
+
+
+def to_gray8(im: Image.Image, path) -> np.ndarray:
+    """Any image as 8-bit gray (H, W) uint8, keeping its brightness; an error says why when it cannot.
+
+    Colour, palette, alpha and 1-bit images go through PIL's convert('L') (ITU-R 601-2
+    luma, as the competition made its inputs). Integer images of more than 8 bits
+    (16-bit PNG/TIFF, 32-bit "I") are scaled by the full range of the smallest common
+    bit depth that holds their brightest pixel: 12-bit data (0..4095) fills 0..255
+    instead of being dimmed to 0..15. Float images are read as 0..1 or 0..255 by their
+    range; negative, NaN or larger values are refused.
+    """
+    if im.mode == "L":
+        return np.asarray(im, dtype=np.uint8)
+    if im.mode.startswith("I") or im.mode == "F":
+        a = np.asarray(im)
+        if a.ndim != 2:
+            raise ImageFileError(path, f"mode {im.mode} with shape {a.shape} is not a single-channel image")
+        if a.size == 0:
+            raise ImageFileError(path, "image has no pixels")
+        if a.dtype.kind == "f":
+            if not np.isfinite(a).all():
+                raise ImageFileError(path, f"float image (mode {im.mode}) holds NaN or infinite values")
+            lo, hi = float(a.min()), float(a.max())
+            if lo < 0 or hi > 255:
+                raise ImageFileError(path, f"float image (mode {im.mode}) has values {lo:g}..{hi:g}, "
+                                           "neither 0..1 nor 0..255; convert it to 8-bit yourself")
+            scale = 255.0 if hi <= 1.0 else 1.0
+            return np.clip(np.rint(a.astype(np.float64) * scale), 0, 255).astype(np.uint8)
+        lo, hi = int(a.min()), int(a.max())
+        if lo < 0:
+            raise ImageFileError(path, f"integer image (mode {im.mode}) has negative values ({lo}..{hi}); "
+                                       "convert it to 8-bit yourself")
+        bits = next(b for b in HIGH_DEPTH_BITS if hi < 2 ** b)
+        return np.rint(a.astype(np.float64) * (255.0 / (2 ** bits - 1))).astype(np.uint8)
+    try:
+        return np.asarray(im.convert("L"), dtype=np.uint8)
+    except (ValueError, OSError) as e:
+        raise ImageFileError(path, f"mode {im.mode} cannot be converted to gray ({e})") from e

@@ -9,6 +9,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .masking import bounding_box
+
 RADIUS = 5  # neighbourhood (pixels) Telea averages over
 
 
@@ -19,9 +21,15 @@ def telea(gray: np.ndarray, mask: np.ndarray, grow: int = 0, radius: int = RADIU
     into its edge pixels, which should be filled too rather than copied inwards.
     """
     mask = np.asarray(mask, dtype=bool)
-    if not mask.any():
+    # Telea reads pixels at most `radius` (+1 for its gradients) beyond the region, so
+    # working in the region's box widened by radius + 3 gives the very same result
+    # (checked in tests) at a fraction of the time and memory for a large photo.
+    box = bounding_box(mask, radius + 3 + grow)
+    if box is None:
         return gray
-    m = mask.astype(np.uint8)
+    m = mask[box].astype(np.uint8)
     if grow:
         m = cv2.dilate(m, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
-    return cv2.inpaint(np.ascontiguousarray(gray), m, radius, cv2.INPAINT_TELEA)
+    out = gray.copy()
+    out[box] = cv2.inpaint(np.ascontiguousarray(gray[box]), m, radius, cv2.INPAINT_TELEA)
+    return out

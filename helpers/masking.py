@@ -14,43 +14,50 @@ import math
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 from scipy import ndimage
 
-from .tiling import STRIDE, forward_tiled
-
-
-def work_shape(h: int, w: int, scale: float) -> tuple[int, int]:
-    """Side lengths the networks see for an (h, w) image: scaled, rounded to multiples of 32."""
-    return (max(STRIDE, round(h * scale / STRIDE) * STRIDE), max(STRIDE, round(w * scale / STRIDE) * STRIDE))
-
-
-def to_tensor(gray: np.ndarray) -> torch.Tensor:
-    """(H, W) or a stack (B, H, W) of uint8 images -> (B, 1, H, W) float in [0, 1]."""
-    t = torch.from_numpy(np.array(gray, dtype=np.float32)).div_(255.0)  # a writable copy
-    return t[None, None] if t.ndim == 2 else t[:, None]
-
-
-def device_of(model) -> torch.device:
-    """Where a torch module's weights live (an ONNX Runtime net runs on the CPU)."""
-    params = getattr(model, "parameters", None)
-    return next(params()).device if params is not None else torch.device("cpu")
-
-
-def resize(t: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
-    if tuple(t.shape[-2:]) == tuple(shape):
-        return t
-    shrinking = shape[0] < t.shape[-2]
-    return F.interpolate(t, size=shape, mode="bilinear", align_corners=False, antialias=shrinking)
+from .tensors import bands, device_of, shrink, to_tensor, upsample_rows, work_shape
+from .tiling import forward_tiled
 
 
 @torch.inference_mode()
+def mask_logits(model: torch.nn.Module, gray: np.ndarray, scale: float) -> torch.Tensor:
+    """The network's logits at its working scale, (B, 1, h, w) float, for (H, W) or (B, H, W) uint8."""
+    stack = gray[None] if gray.ndim == 2 else gray
+    x = to_tensor(shrink(stack, work_shape(*gray.shape[-2:], scale))).to(device_of(model))
+    return forward_tiled(model, x).float().cpu()
+
+
+def _full_size(logits: torch.Tensor, shape: tuple[int, int], n: int, fn, dtype) -> np.ndarray:
+    """fn(probability band) of the logits upsampled to full size, computed band by band."""
+    out = np.empty((n, *shape), dtype)
+    for a, b in bands(shape[0], n * shape[1]):
+        out[:, a:b] = fn(torch.sigmoid(upsample_rows(logits, shape, a, b))[:, 0].numpy())
+    return out
+
+
 def mask_probability(model: torch.nn.Module, gray: np.ndarray, scale: float) -> np.ndarray:
     """P(lost) per pixel of a (H, W) uint8 image, float32 (H, W); a stack (B, H, W) gives (B, H, W)."""
-    x = to_tensor(gray).to(device_of(model))
-    logits = forward_tiled(model, resize(x, work_shape(*gray.shape[-2:], scale))).float().cpu()
-    prob = torch.sigmoid(resize(logits, gray.shape[-2:]))[:, 0].numpy().astype(np.float32)
+    prob = _full_size(mask_logits(model, gray, scale), gray.shape[-2:], 1 if gray.ndim == 2 else len(gray),
+                      lambda p: p, np.float32)
     return prob[0] if gray.ndim == 2 else prob
+
+
+def coarse_mask(model: torch.nn.Module, gray: np.ndarray, scale: float, threshold: float) -> np.ndarray:
+    """P(lost) > threshold as a bool mask (1 byte a pixel at full size; no full-size floats)."""
+    mask = _full_size(mask_logits(model, gray, scale), gray.shape[-2:], 1 if gray.ndim == 2 else len(gray),
+                      lambda p: p > threshold, bool)
+    return mask[0] if gray.ndim == 2 else mask
+
+
+def bounding_box(mask: np.ndarray, margin: int) -> tuple[slice, slice] | None:
+    """The rows and columns holding `mask`'s pixels, widened by `margin` (None when empty)."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return None
+    h, w = mask.shape
+    return (slice(max(0, rows[0] - margin), min(h, rows[-1] + margin + 1)),
+            slice(max(0, cols[0] - margin), min(w, cols[-1] + margin + 1)))
 
 
 def snap_to_fill(gray: np.ndarray, coarse: np.ndarray, radius: int, min_flat: float = 0.6) -> np.ndarray:
@@ -58,10 +65,18 @@ def snap_to_fill(gray: np.ndarray, coarse: np.ndarray, radius: int, min_flat: fl
 
     Keeps only connected parts of the snapped region that overlap the coarse one, so a
     same-valued background further away is not swallowed. Returns `coarse` unchanged
-    when it is empty or less than `min_flat` of it has one value.
+    when it is empty or less than `min_flat` of it has one value. Works inside the
+    region's bounding box (everything it can change lies within `radius` of it).
     """
-    if not coarse.any():
+    box = bounding_box(coarse, radius + 1)
+    if box is None:
         return coarse
+    out = np.zeros_like(coarse, dtype=bool)
+    out[box] = _snap(gray[box], coarse[box], radius, min_flat)
+    return out
+
+
+def _snap(gray: np.ndarray, coarse: np.ndarray, radius: int, min_flat: float) -> np.ndarray:
     values = gray[coarse]
     fill = int(np.bincount(values, minlength=256).argmax())
     if (values == fill).mean() < min_flat:
@@ -82,7 +97,7 @@ def snap_radius(scale: float) -> int:
 def predict_mask(model: torch.nn.Module, gray: np.ndarray, scale: float, threshold: float = 0.5,
                  snap: bool = True) -> np.ndarray:
     """The lost region of a (H, W) uint8 image as a bool mask (of each image of a (B, H, W) stack)."""
-    coarse = mask_probability(model, gray, scale) > threshold
+    coarse = coarse_mask(model, gray, scale, threshold)
     if not snap:
         return coarse
     if gray.ndim == 3:

@@ -34,6 +34,8 @@ class OnnxNet:
         # Idle ORT threads spin by default and then starve the PyTorch, OpenCV and PNG work
         # between calls: whole pipeline 7.2 img/s spinning, 8.7 not (2 cores, shipped model).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.enable_cpu_mem_arena = False
+        options.enable_mem_pattern = False
         self.session = ort.InferenceSession(buf.getvalue(), options, providers=["CPUExecutionProvider"])
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:

@@ -2,18 +2,23 @@
 
     python -m helpers.predict --input-dir DIR --output-dir DIR [--run RUN_DIR_OR_FILE]
 
-Every readable 8-bit gray image (any size) is restored and written as an RGB PNG of
-the same name (.png) to the output folder. A file that cannot be used (corrupt, empty,
-not grayscale without --convert) is reported by name with the reason and the others
-still go through. Exit code: 0 all restored, 1 some failed, 2 nothing could be done
-(missing folder, no images, no model). Notebook 05 calls `restore_folder` too.
+Every readable 8-bit gray image (any size up to helpers.images.MAX_PIXELS) in the top
+level of the input folder is restored and written as an RGB PNG of the same name (.png)
+to the output folder. A file that cannot be used (corrupt, empty, a broken link, too
+large, not grayscale without --convert, out of memory) is reported by name with the
+reason and the others still go through. Input, output and masks folders must be
+separate (not the same, not inside one another). Exit code: 0 all restored, 1 some
+failed, 2 nothing was done (missing folder, no images, clashing or unwritable folders,
+no model). Notebook 05 calls `restore_folder` too.
 """
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from collections import deque
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,12 +26,15 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .checkpoints import storage_root
-from .images import ImageFileError, open_image, save_png
+from .files import FolderError, check_separate, ensure_writable, remove_stale_temps
+from .images import ImageFileError, open_image, save_png, to_gray8
 from .pretrained import DEFAULT_MODEL
-from .restore import Restorer
+from .restore import Restorer, release_memory
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-CONVERTIBLE = {"RGB", "RGBA", "P", "LA", "I;16", "I", "F", "1"}
+BATCH_MAX_PIXELS = 1024 * 1024  # only images up to this size share a network call; larger ones go alone
+READ_AHEAD_BYTES = 64 << 20  # decoded images waiting for the networks, at most (besides one)
+WRITE_BACKLOG_BYTES = 64 << 20  # restored images waiting for their PNG write, at most (besides one)
 
 
 @dataclass
@@ -39,32 +47,58 @@ class FolderReport:
         return not self.failed
 
 
-def list_inputs(input_dir) -> list[Path]:
-    """Image files of a folder, sorted; a clear error when the folder is missing or has none."""
+@dataclass
+class InputListing:
+    """What the top level of an input folder holds."""
+    files: list[Path]  # image files to restore, sorted
+    broken: dict[str, str] = field(default_factory=dict)  # image-named entries that cannot be read
+    subfolders: list[str] = field(default_factory=list)  # not searched
+    other: int = 0  # files that are not images by their suffix
+
+
+def scan_inputs(input_dir) -> InputListing:
+    """Image files of a folder's top level, sorted; a clear error when the folder is missing or has none."""
     folder = Path(input_dir)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: input folder does not exist")
-    files = sorted(p for p in folder.iterdir()
-                   if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise ValueError(f"{folder}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) to restore")
-    stems = [p.stem for p in files]
-    clashes = sorted({s for s in stems if stems.count(s) > 1})
+    listing = InputListing(files=[])
+    for p in sorted(folder.iterdir()):
+        if p.name.startswith("."):
+            continue
+        image_name = p.suffix.lower() in IMAGE_SUFFIXES
+        if p.is_symlink() and not p.exists():
+            if image_name:
+                listing.broken[p.name] = f"broken symbolic link (its target {p.readlink()} does not exist)"
+        elif p.is_dir():
+            listing.subfolders.append(p.name)
+        elif p.is_file() and image_name:
+            listing.files.append(p)
+        else:
+            listing.other += 1
+    if not listing.files and not listing.broken:
+        raise ValueError(f"{folder}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) to restore"
+                         + (f" in its top level (subfolders are not searched: {', '.join(listing.subfolders)})"
+                            if listing.subfolders else ""))
+    stems = Counter(p.stem for p in listing.files)
+    clashes = sorted(s for s, n in stems.items() if n > 1)
     if clashes:
         raise ValueError(f"{folder}: several files would be written as {clashes[0]}.png "
-                         f"({', '.join(p.name for p in files if p.stem == clashes[0])}); rename them")
-    return files
+                         f"({', '.join(p.name for p in listing.files if p.stem == clashes[0])}); rename them")
+    return listing
+
+
+def list_inputs(input_dir) -> list[Path]:
+    """The image files `scan_inputs` finds."""
+    return scan_inputs(input_dir).files
 
 
 def read_input(path, convert: bool = False) -> np.ndarray:
-    """A gray image as uint8 (H, W); other modes are an error unless convert=True."""
+    """A gray image as uint8 (H, W); other modes are an error unless convert=True (helpers.images.to_gray8)."""
     im = open_image(path)
-    if im.mode != "L":
-        if not convert or im.mode not in CONVERTIBLE:
-            raise ImageFileError(path, f"mode is {im.mode}, expected L (8-bit grayscale); "
-                                       "pass --convert to turn it gray first")
-        im = im.convert("L") if im.mode not in ("I;16", "I") else im.point(lambda v: v / 256).convert("L")
-    return np.asarray(im, dtype=np.uint8)
+    if im.mode != "L" and not convert:
+        raise ImageFileError(path, f"mode is {im.mode}, expected L (8-bit grayscale); "
+                                   "pass --convert to turn it gray first")
+    return to_gray8(im, path)
 
 
 def _read_or_problem(path: Path, convert: bool):
@@ -72,63 +106,130 @@ def _read_or_problem(path: Path, convert: bool):
         return read_input(path, convert), None
     except ImageFileError as e:
         return None, e.problem
+    except MemoryError:
+        return None, "not enough memory to read it"
+    except Exception as e:  # a decoder's own error: this file fails, the folder goes on
+        return None, f"could not be read ({type(e).__name__}: {e})"
 
 
-def _prefetched(pool: ThreadPoolExecutor, fn, items: list, depth: int):
-    """fn(item) for each item in order, computed `depth` items ahead in the pool (bounded memory)."""
-    pending = deque()
-    for item in items:
-        pending.append(pool.submit(fn, item))
-        if len(pending) > depth:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
+def _reads(pool: ThreadPoolExecutor | None, paths: list[Path], convert: bool, depth: int):
+    """(gray, problem) for each path in order, read ahead in the pool: at most `depth` images
+    and READ_AHEAD_BYTES of them (judged by the last image read) wait at a time."""
+    if pool is None:
+        yield from (_read_or_problem(p, convert) for p in paths)
+        return
+    pending, todo, last = deque(), deque(paths), 1
+    while todo or pending:
+        while todo and len(pending) < max(1, min(depth, READ_AHEAD_BYTES // last)):
+            pending.append(pool.submit(_read_or_problem, todo.popleft(), convert))
+        gray, problem = pending.popleft().result()
+        last = gray.nbytes if gray is not None else last
+        yield gray, problem
+
+
+class _Writer:
+    """PNG writes in the pool, in order; a failed write is that image's failure, not the folder's."""
+
+    def __init__(self, pool: ThreadPoolExecutor | None, report: FolderReport):
+        self.pool, self.report, self.pending, self.backlog = pool, report, deque(), 0
+
+    @staticmethod
+    def _write(jobs):
+        for array, path in jobs:
+            save_png(array, path)
+
+    def submit(self, name: str, jobs: list) -> None:
+        if self.pool is None:
+            self._done(name, jobs, None)
+            return
+        size = sum(a.nbytes for a, _ in jobs)
+        self.pending.append((name, jobs, size, self.pool.submit(self._write, jobs)))
+        self.backlog += size
+        while len(self.pending) > 1 and self.backlog > WRITE_BACKLOG_BYTES:
+            self._wait_oldest()
+
+    def _done(self, name: str, jobs: list, future) -> None:
+        try:
+            future.result() if future is not None else self._write(jobs)
+            self.report.restored.append(name)
+        except Exception as e:
+            self.report.failed[name] = f"could not be written ({type(e).__name__}: {e})"
+
+    def _wait_oldest(self) -> None:
+        name, jobs, size, future = self.pending.popleft()
+        self.backlog -= size
+        self._done(name, jobs, future)
+
+    def finish(self) -> None:
+        while self.pending:
+            self._wait_oldest()
+
+
+def _failure(e: BaseException, gray: np.ndarray) -> str:
+    if isinstance(e, MemoryError):
+        return f"ran out of memory restoring this {gray.shape[1]}x{gray.shape[0]} image"
+    return f"restoring failed ({type(e).__name__}: {e})"
+
+
+def _restore_batch(restorer: Restorer, batch: list, out: Path, masks_dir, writer: _Writer,
+                   report: FolderReport) -> None:
+    """Restore same-sized images together; if that fails, one by one, so only the culprit fails."""
+    try:
+        rgbs, masks = restorer.restore(np.stack([g for _, g in batch]))
+    except Exception as e:
+        if len(batch) > 1:
+            for item in batch:
+                _restore_batch(restorer, [item], out, masks_dir, writer, report)
+        else:
+            report.failed[batch[0][0].name] = _failure(e, batch[0][1])
+        return
+    for (path, _), rgb, mask in zip(batch, rgbs, masks):
+        jobs = [(rgb, out / f"{path.stem}.png")]
+        if masks_dir is not None:
+            jobs.append((mask.astype(np.uint8) * 255, Path(masks_dir) / f"{path.stem}.png"))
+        writer.submit(path.name, jobs)
 
 
 def restore_folder(restorer: Restorer, input_paths, output_dir, convert: bool = False,
                    masks_dir=None, progress: bool = True, batch_size: int = 4, io_threads: int = 2) -> FolderReport:
     """Restore each image into output_dir/<stem>.png (written atomically); failures are collected.
 
-    Consecutive images of one size go through the networks `batch_size` at a time, and
-    reading and PNG writing run in `io_threads` background threads while the networks
-    compute (batch_size=1, io_threads=0: the plain one-by-one loop).
+    Consecutive images of one size up to BATCH_MAX_PIXELS go through the networks
+    `batch_size` at a time; larger ones one by one. Reading and PNG writing run in
+    `io_threads` background threads while the networks compute, with bounded memory
+    (batch_size=1, io_threads=0: the plain one-by-one loop). Any failure of one image,
+    out of memory included, is recorded under its name and the rest go on.
     """
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number >= 1, got {batch_size}")
     report = FolderReport()
     paths = [Path(p) for p in input_paths]
-    out, batch, writes = Path(output_dir), [], deque()
+    out, batch = Path(output_dir), []
 
     with ThreadPoolExecutor(max(1, io_threads)) as pool:
-        def submit(array, path):
-            if not io_threads:
-                return save_png(array, path)
-            writes.append(pool.submit(save_png, array, path))
-            if len(writes) > 4 * batch_size:  # at most this many finished images wait in memory for their write
-                writes.popleft().result()
+        writer = _Writer(pool if io_threads else None, report)
 
         def flush():
-            rgbs, masks = restorer.restore(np.stack([g for _, g in batch]))
-            for (path, _), rgb, mask in zip(batch, rgbs, masks):
-                submit(rgb, out / f"{path.stem}.png")
-                if masks_dir is not None:
-                    submit(mask.astype(np.uint8) * 255, Path(masks_dir) / f"{path.stem}.png")
-                report.restored.append(path.name)
+            _restore_batch(restorer, batch, out, masks_dir, writer, report)
             batch.clear()
 
-        reads = (_prefetched(pool, lambda p: _read_or_problem(p, convert), paths, 2 * batch_size) if io_threads
-                 else (_read_or_problem(p, convert) for p in paths))
+        reads = _reads(pool if io_threads else None, paths, convert, 2 * batch_size)
         for path, (gray, problem) in tqdm(zip(paths, reads), total=len(paths), desc="restore", disable=not progress):
             if problem is not None:
                 report.failed[path.name] = problem
                 continue
-            if batch and gray.shape != batch[0][1].shape:
+            small = gray.size <= BATCH_MAX_PIXELS
+            if batch and (not small or gray.shape != batch[0][1].shape):
                 flush()
             batch.append((path, gray))
-            if len(batch) >= batch_size:
+            if not small or len(batch) >= batch_size:
                 flush()
+            if not small:
+                del gray
+                release_memory()  # a large photo's buffers go back to the system before the next one
         if batch:
             flush()
-        for w in writes:
-            w.result()  # a failed write (disk full...) raises here
+        writer.finish()
     return report
 
 
@@ -137,30 +238,69 @@ def default_run() -> Path:
     return DEFAULT_MODEL if DEFAULT_MODEL.exists() else storage_root() / "gan"
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+@contextmanager
+def _sigterm_exits():
+    """SIGTERM raises SystemExit, so temporary files are removed and the pool drains as on Ctrl-C."""
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m helpers.predict", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--input-dir", required=True, help="folder of damaged gray photos")
-    ap.add_argument("--output-dir", required=True, help="where the restored RGB PNGs go")
+    ap.add_argument("--input-dir", required=True, help="folder of damaged gray photos (top level only)")
+    ap.add_argument("--output-dir", required=True, help="where the restored RGB PNGs go (a separate folder)")
     ap.add_argument("--run", default=None, help=f"trained pipeline: a GAN run folder or its best.pt "
                                                 f"(default: {default_run()})")
-    ap.add_argument("--convert", action="store_true", help="accept colour or 16-bit images by converting them to gray")
+    ap.add_argument("--convert", action="store_true",
+                    help="accept colour, 16-bit and float images by converting them to 8-bit gray")
     ap.add_argument("--masks-dir", default=None, help="also write the predicted lost regions here")
-    ap.add_argument("--batch-size", type=int, default=4, help="images of one size per network call (default 4)")
+    ap.add_argument("--batch-size", type=_positive_int, default=4,
+                    help="images of one size per network call (default 4)")
     ap.add_argument("--tta", choices=("model", "on", "off"), default="model",
                     help="flip test-time augmentation: as the model was validated (default), or forced on/off")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
-    try:
-        inputs = list_inputs(args.input_dir)
-        restorer = Restorer.load(args.run or default_run(), tta={"model": None, "on": True, "off": False}[args.tta])
-    except (FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(restorer.describe())
-    report = restore_folder(restorer, inputs, args.output_dir, args.convert, args.masks_dir, not args.quiet,
-                            batch_size=args.batch_size)
-    print(f"restored {len(report.restored)} of {len(inputs)} images into {args.output_dir}")
-    for name, problem in report.failed.items():
+    with _sigterm_exits():
+        try:
+            listing = scan_inputs(args.input_dir)
+            check_separate(input_dir=args.input_dir, output_dir=args.output_dir, masks_dir=args.masks_dir)
+            for folder, what in ((args.output_dir, "output folder"), (args.masks_dir, "masks folder")):
+                if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
+                    raise FolderError(f"{folder}: {what} is a file, not a folder")
+            restorer = Restorer.load(args.run or default_run(), tta={"model": None, "on": True, "off": False}[args.tta])
+            for folder, what in ((args.output_dir, "output folder"), (args.masks_dir, "masks folder")):
+                if folder is not None:
+                    ensure_writable(folder, what)
+                    remove_stale_temps(folder)  # left by a killed earlier run
+        except (FileNotFoundError, ValueError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print(restorer.describe())
+        if listing.subfolders:
+            print(f"note: {len(listing.subfolders)} subfolder(s) not searched ({', '.join(listing.subfolders[:5])}"
+                  f"{', ...' if len(listing.subfolders) > 5 else ''}): only the top level of --input-dir is restored")
+        report = restore_folder(restorer, listing.files, args.output_dir, args.convert, args.masks_dir,
+                                not args.quiet, batch_size=args.batch_size)
+    report.failed.update(listing.broken)
+    total = len(listing.files) + len(listing.broken)
+    print(f"restored {len(report.restored)} of {total} images into {args.output_dir}")
+    for name, problem in sorted(report.failed.items()):
         print(f"FAILED {name}: {problem}", file=sys.stderr)
     return 0 if report.ok else 1
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import torch
 
-STRIDE = 32  # smp U-Nets need sides divisible by 2**depth
+from .tensors import STRIDE
+
 TILE = 512  # largest side (at the network's scale) run in one piece
 OVERLAP = 64
 

@@ -82,6 +82,6 @@ def test_data_dir_env_var_points_at_real_data(dataset_copy, monkeypatch):
 
 
 def test_atomic_writes_get_the_usual_file_mode(tmp_path):
-    from helpers import images
+    from helpers import files
     path = save_png(np.zeros((4, 4), np.uint8), tmp_path / "x.png")
-    assert path.stat().st_mode & 0o777 == 0o666 & ~images._UMASK  # not mkstemp's private 0600
+    assert path.stat().st_mode & 0o777 == 0o666 & ~files._UMASK  # not mkstemp's private 0600

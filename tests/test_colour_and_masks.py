@@ -5,7 +5,8 @@ import torch
 
 from helpers.colour import compose, rgb_to_ycbcr, ycbcr_to_rgb
 from helpers.images import to_gray
-from helpers.masking import iou_dice, snap_to_fill, work_shape
+from helpers.masking import iou_dice, snap_to_fill
+from helpers.tensors import work_shape
 
 
 def test_ycbcr_round_trip_and_luma_is_pil_gray():

@@ -64,16 +64,82 @@ def test_an_untrained_prefill_generator_answers_the_telea_fill_in_gray(tiny_runs
     assert np.abs(rgb.astype(int) - expected[..., None]).max() <= 1
 
 
-def test_batched_threaded_folder_matches_one_by_one(tiny_runs, small_dataset, tmp_path):
-    r = Restorer.load(tiny_runs / "gan", tta=True)
+class FakeRestorer:
+    """A deterministic stand-in (pure NumPy): restore_folder's plumbing is tested exactly with it."""
+
+    def __init__(self, fail_on=None):
+        self.calls, self.fail_on = [], fail_on
+
+    def restore(self, gray):
+        self.calls.append(gray.shape)
+        if self.fail_on is not None and (gray == self.fail_on).all(axis=(-2, -1)).any():
+            raise MemoryError
+        rgb = np.stack([gray, 255 - gray, gray // 2], axis=-1)
+        return rgb, gray > 128
+
+
+def test_batched_threaded_folder_matches_one_by_one(small_dataset, tmp_path):
+    """Batching and threads change nothing: same files, same order, byte-identical output."""
     inputs = sorted((small_dataset / "test_input").glob("*.png"))[:5]
-    fast = restore_folder(r, inputs, tmp_path / "fast", progress=False, batch_size=4, io_threads=2)
-    plain = restore_folder(r, inputs, tmp_path / "plain", progress=False, batch_size=1, io_threads=0)
+    fast = restore_folder(FakeRestorer(), inputs, tmp_path / "fast", progress=False, batch_size=4, io_threads=2,
+                          masks_dir=tmp_path / "fast_masks")
+    plain = restore_folder(FakeRestorer(), inputs, tmp_path / "plain", progress=False, batch_size=1, io_threads=0,
+                           masks_dir=tmp_path / "plain_masks")
     assert fast.restored == plain.restored == [p.name for p in inputs]
-    from helpers.images import read_rgb
     for p in inputs:
-        a, b = read_rgb(tmp_path / "fast" / p.name), read_rgb(tmp_path / "plain" / p.name)
-        assert np.abs(a.astype(int) - b.astype(int)).max() <= 1, p.name
+        assert (tmp_path / "fast" / p.name).read_bytes() == (tmp_path / "plain" / p.name).read_bytes()
+        assert (tmp_path / "fast_masks" / p.name).read_bytes() == (tmp_path / "plain_masks" / p.name).read_bytes()
+
+
+def test_only_small_images_share_a_network_call(tmp_path):
+    """Full-resolution work is per image: a large photo never joins a batch (bounded memory)."""
+    from helpers.images import save_png
+    from helpers.predict import BATCH_MAX_PIXELS
+    src = tmp_path / "in"
+    side = int(BATCH_MAX_PIXELS ** 0.5) + 32
+    for name, shape in (("a", (64, 64)), ("b", (64, 64)), ("c", (side, side)), ("d", (side, side)), ("e", (64, 64))):
+        save_png(np.full(shape, 100, np.uint8), src / f"{name}.png")
+    fake = FakeRestorer()
+    report = restore_folder(fake, sorted(src.iterdir()), tmp_path / "out", progress=False, batch_size=4)
+    assert report.restored == ["a.png", "b.png", "c.png", "d.png", "e.png"]
+    assert fake.calls == [(2, 64, 64), (1, side, side), (1, side, side), (1, 64, 64)]
+
+
+def test_one_image_failing_in_a_batch_fails_alone(tmp_path):
+    """Out of memory (or any error) on one image: it is reported by name, the others are restored."""
+    from helpers.images import save_png
+    src = tmp_path / "in"
+    for i, value in enumerate((10, 20, 30, 40)):
+        save_png(np.full((32, 32), value, np.uint8), src / f"img_{i}.png")
+    report = restore_folder(FakeRestorer(fail_on=30), sorted(src.iterdir()), tmp_path / "out", progress=False)
+    assert report.restored == ["img_0.png", "img_1.png", "img_3.png"]
+    assert report.failed == {"img_2.png": "ran out of memory restoring this 32x32 image"}
+
+
+def test_banded_upsampling_equals_torch_interpolate():
+    from helpers.tensors import resize, upsample_rows
+    small = torch.rand(2, 3, 37, 53)
+    full = resize(small, (301, 417))
+    for a, b in ((0, 301), (0, 40), (40, 41), (150, 301)):
+        assert torch.allclose(upsample_rows(small, (301, 417), a, b), full[:, :, a:b], atol=1e-5)
+
+
+def test_telea_and_snapping_work_in_the_region_box_with_identical_results():
+    """Both are computed in the region's bounding box (bounded time and memory for large photos)."""
+    import cv2
+    from helpers.masking import _snap
+    from helpers.masking import snap_to_fill
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        gray = cv2.GaussianBlur(rng.integers(0, 256, (300, 400)).astype(np.uint8), (5, 5), 0)
+        mask = np.zeros(gray.shape, bool)
+        y, x = rng.integers(0, 250), rng.integers(0, 350)
+        mask[y:y + rng.integers(3, 50), x:x + rng.integers(3, 50)] = True
+        whole = cv2.inpaint(gray, mask.astype(np.uint8), 5, cv2.INPAINT_TELEA)
+        assert np.array_equal(telea(gray, mask), whole)
+        gray[mask] = 7
+        coarse = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        assert np.array_equal(snap_to_fill(gray, coarse, radius=4), _snap(gray, coarse, 4, 0.6))
 
 
 def test_flip_tta_is_a_setting_of_the_restorer(tiny_runs):
@@ -85,15 +151,37 @@ def test_flip_tta_is_a_setting_of_the_restorer(tiny_runs):
     assert a.shape == b.shape and not np.array_equal(a, b)
 
 
-def test_onnx_runtime_backend_matches_eager_pytorch(tiny_runs, small_dataset, tmp_path):
+# Why these bounds: ONNX Runtime and eager PyTorch run the same float32 network with
+# different kernels (and each picks its kernels by CPU: AVX2, AVX-512, AMX...), which sum
+# in different orders. Measured on AVX-512 and on generic kernels (ATEN_CPU_CAPABILITY=
+# default): raw outputs differ by at most 6e-6 of their scale. 2e-3 leaves a margin of
+# several hundred for other CPUs, while a real defect (other weights, input scaling,
+# a missing channel) changes outputs by the order of their scale. A pixel at the mask
+# threshold may still flip and move the Telea fill around it, so final images are
+# compared with the same mask: a raw difference of 2e-3 moves an 8-bit value by at most
+# one level, so the 99.9th percentile is at most 1 and the mean far below 0.1.
+RAW_TOLERANCE = 2e-3
+
+
+def test_onnx_runtime_backend_matches_eager_pytorch(tiny_runs, small_dataset):
     from helpers.images import read_gray
+    from helpers.masking import mask_logits
+    from helpers.restore import compose_full, generator_output
     fast, plain = Restorer.load(tiny_runs / "gan", backend="onnx"), Restorer.load(tiny_runs / "gan", backend="torch")
     assert "onnx backend" in fast.describe() and "torch backend" in plain.describe()
-    gray = read_gray(sorted((small_dataset / "test_input").glob("*.png"))[0])
-    (a, mask_a), (b, mask_b) = fast.restore(gray), plain.restore(gray)
-    assert (mask_a != mask_b).mean() < 1e-3
-    assert np.abs(a.astype(int) - b.astype(int)).max() <= 2
-    odd = gray[:300, :200]  # any size goes through the exported network
+    scale = fast.mask_record["size"] / 512
+    for path in sorted((small_dataset / "test_input").glob("*.png"))[:3]:
+        gray = read_gray(path)[None]
+        lf, lp = mask_logits(fast.mask_model, gray, scale), mask_logits(plain.mask_model, gray, scale)
+        assert (lf - lp).abs().max() <= RAW_TOLERANCE * max(1.0, float(lp.abs().max())), path.name
+        mask = fast.find_mask(gray)
+        out_f, base = generator_output(fast.generator, fast.gen_record, gray, mask, fast.tta)
+        out_p, _ = generator_output(plain.generator, plain.gen_record, gray, mask, plain.tta)
+        assert (out_f - out_p).abs().max() <= RAW_TOLERANCE * max(1.0, float(out_p.abs().max())), path.name
+        diff = np.abs(compose_full(out_f, fast.gen_record, gray, mask, base).astype(int)
+                      - compose_full(out_p, plain.gen_record, gray, mask, base))
+        assert diff.mean() <= 0.1 and np.percentile(diff, 99.9) <= 1, path.name
+    odd = read_gray(path)[:300, :200]  # any size goes through the exported network
     assert fast.restore(odd)[0].shape == (300, 200, 3)
     with pytest.raises(ValueError, match="backend must be"):
         Restorer.load(tiny_runs / "gan", backend="tensorrt")
