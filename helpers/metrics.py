@@ -12,6 +12,11 @@ C  hue similarity: OpenCV HSV of both images, 180-bin histograms of H over
    [0, 180), each L2-normalised with cv2.normalize, compared by correlation.
 
 The mask is input != PIL-gray(truth) (helpers.dacon_data.lost_region_mask).
+
+Where the competition's formula is undefined it gives NaN or an infinity: SSIM with
+data_range 0 (a prediction of one constant value) divides by zero on flat windows of
+the truth. Such a part raises UndefinedScore instead of becoming a NaN that would turn
+every mean it enters into NaN; where the formula is defined, its value is kept as is.
 """
 from __future__ import annotations
 
@@ -23,6 +28,18 @@ from skimage.metrics import structural_similarity
 
 WEIGHTS = {"S": 0.2, "M": 0.4, "C": 0.4}
 SSIM_WINDOW = 7  # skimage's default win_size; M needs at least this many lost pixels
+
+
+class UndefinedScore(ValueError):
+    """The competition's formula gives no number for this image (says which part and why)."""
+
+
+def _defined(value: float, part: str, pred: np.ndarray) -> float:
+    if np.isfinite(value):
+        return value
+    why = (" because the prediction is one constant value, so data_range = max - min = 0 and SSIM divides by zero"
+           if _data_range(pred) == 0 else "")
+    raise UndefinedScore(f"{part} is undefined ({value}){why}")
 
 
 @dataclass(frozen=True)
@@ -54,7 +71,9 @@ def _data_range(pred: np.ndarray) -> float:
 def ssim_score(true: np.ndarray, pred: np.ndarray) -> float:
     """S: SSIM over the whole RGB image, data_range from the prediction."""
     _check(true, pred)
-    return float(structural_similarity(true, pred, channel_axis=-1, data_range=_data_range(pred)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = float(structural_similarity(true, pred, channel_axis=-1, data_range=_data_range(pred)))
+    return _defined(value, "S", pred)
 
 
 def masked_ssim_score(true: np.ndarray, pred: np.ndarray, mask: np.ndarray) -> float:
@@ -65,8 +84,9 @@ def masked_ssim_score(true: np.ndarray, pred: np.ndarray, mask: np.ndarray) -> f
         raise ValueError(f"mask {mask.shape} does not match the image {true.shape[:2]}")
     if mask.sum() < SSIM_WINDOW:
         raise ValueError(f"lost region has {int(mask.sum())} pixels; the score needs at least {SSIM_WINDOW}")
-    return float(structural_similarity(true[mask], pred[mask], channel_axis=-1,
-                                       data_range=_data_range(pred)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = float(structural_similarity(true[mask], pred[mask], channel_axis=-1, data_range=_data_range(pred)))
+    return _defined(value, "M", pred)
 
 
 def hue_histogram(rgb: np.ndarray) -> np.ndarray:
@@ -79,7 +99,7 @@ def hue_histogram(rgb: np.ndarray) -> np.ndarray:
 def histogram_similarity(true: np.ndarray, pred: np.ndarray) -> float:
     """C: correlation of the two hue histograms."""
     _check(true, pred)
-    return float(cv2.compareHist(hue_histogram(true), hue_histogram(pred), cv2.HISTCMP_CORREL))
+    return _defined(float(cv2.compareHist(hue_histogram(true), hue_histogram(pred), cv2.HISTCMP_CORREL)), "C", pred)
 
 
 def score_image(true: np.ndarray, pred: np.ndarray, mask: np.ndarray) -> ImageScore:

@@ -2,11 +2,13 @@
 
     python -m helpers.score --pred DIR --gt DIR --input DIR [--csv per_image.csv] [--json summary.json]
 
-Files are matched by name: every PNG in --input must have a truth in --gt and a
-prediction in --pred of the same size. A missing, unreadable or mis-sized
-prediction is reported by name and nothing is scored (exit code 2), since a
-score over fewer images than asked would mislead. Predictions in L, P or RGBA
-mode are read as RGB, as the competition's reader (cv2.imread) does.
+Files are matched by name: every PNG in --input (.png or .PNG) must have a truth in
+--gt and a prediction in --pred of the same name and size. A missing, unreadable or
+mis-sized prediction, an input with no lost region, or an image whose score is
+undefined (a constant prediction) is reported by name and nothing is scored (exit
+code 2), since a score over fewer images than asked would mislead. Predictions in L,
+P or RGBA mode are read as RGB, as the competition's reader (cv2.imread) does. The
+JSON written by --json is strict JSON (no NaN).
 """
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .dacon_data import lost_region_mask
-from .images import atomic_write, read_gray, read_rgb
+from .files import atomic_write
+from .images import ImageFileError, read_gray, read_rgb
 from .metrics import aggregate, score_image
 
 
@@ -37,7 +40,7 @@ def score_folders(pred_dir, gt_dir, input_dir, progress: bool = True) -> tuple[p
     for d in (pred_dir, gt_dir, input_dir):
         if not d.is_dir():
             raise ScoreError([f"{d}: folder not found"])
-    names = sorted(p.name for p in input_dir.glob("*.png"))
+    names = sorted(p.name for p in input_dir.iterdir() if p.suffix.lower() == ".png" and p.is_file())
     if not names:
         raise ScoreError([f"{input_dir}: no .png inputs to score"])
     rows, scores, problems = [], [], []
@@ -49,8 +52,10 @@ def score_folders(pred_dir, gt_dir, input_dir, progress: bool = True) -> tuple[p
             pred = read_rgb(pred_dir / name, size, allow_convert=True)
             scores.append(score_image(gt, pred, lost_region_mask(inp, gt)))
             rows.append({"name": name, **scores[-1].as_dict()})
-        except ValueError as e:  # ImageFileError included
+        except ImageFileError as e:  # names its own file
             problems.append(str(e))
+        except ValueError as e:  # no lost region, undefined score...
+            problems.append(f"{input_dir / name}: {e}")
     if problems:
         raise ScoreError(problems)
     table = pd.DataFrame(rows)
@@ -80,7 +85,7 @@ def main(argv=None) -> int:
     if args.csv:
         atomic_write(args.csv, lambda tmp: table.to_csv(tmp, index=False, float_format="%.6f"))
     if args.json:
-        payload = json.dumps({"summary": summary, "images": table.to_dict("records")}, indent=2)
+        payload = json.dumps({"summary": summary, "images": table.to_dict("records")}, indent=2, allow_nan=False)
         atomic_write(args.json, lambda tmp: Path(tmp).write_text(payload))
     print(format_summary(summary))
     return 0

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 from PIL import Image
 
 from .dacon_data import IMAGE_SIZE
-from .images import ImageFileError, atomic_write, read_rgb
+from .files import atomic_write
+from .images import ImageFileError, read_rgb
 
 
 class SubmissionError(ValueError):
@@ -29,17 +31,49 @@ def _listing(names, limit: int = 5) -> str:
     return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def write_zip(pred_dir, zip_path, names: list[str], allow_incomplete: bool = False) -> Path:
-    """Pack pred_dir/<name> for each expected name into zip_path (atomically), checking each PNG."""
-    pred_dir = Path(pred_dir)
-    missing = [n for n in names if not (pred_dir / n).is_file()]
-    bad = {}
+def check_names(names: list[str]) -> None:
+    """Each name must be a plain, unique PNG file name (no folder, no '..', no absolute path)."""
+    problems = []
     for n in names:
-        if n not in missing:
-            try:
-                read_rgb(pred_dir / n, IMAGE_SIZE)
-            except ImageFileError as e:
-                bad[n] = e.problem
+        if not n or n != Path(n).name or n in (".", "..") or "\\" in n or ":" in n:
+            problems.append(f"{n!r} is not a plain file name (no folders, '..', drive or absolute paths)")
+        elif not n.lower().endswith(".png"):
+            problems.append(f"{n!r} is not a .png name")
+    dup = sorted(n for n, c in Counter(names).items() if c > 1)
+    if dup:
+        problems.append(f"duplicate name(s): {_listing(dup)}")
+    if problems:
+        raise SubmissionError("refused to write the submission: " + "; ".join(problems))
+
+
+def _check_png(path: Path) -> str | None:
+    """What is wrong with one prediction file as a DACON submission entry (None: nothing)."""
+    try:
+        with Image.open(path) as im:
+            fmt = im.format
+    except (OSError, SyntaxError) as e:
+        return f"not a readable image ({e})"
+    if fmt != "PNG":
+        return f"is a {fmt} file, not a PNG"
+    try:
+        read_rgb(path, IMAGE_SIZE)
+    except ImageFileError as e:
+        return e.problem
+    return None
+
+
+def write_zip(pred_dir, zip_path, names: list[str], allow_incomplete: bool = False) -> Path:
+    """Pack pred_dir/<name> for each expected name into zip_path, flat.
+
+    Names and files are checked before anything is written: plain unique .png names, each
+    file a readable RGB 512x512 PNG. An incomplete set is refused unless allowed. The
+    archive is written to a temporary file and validated (validate_zip) before it is
+    renamed into place, so a rejected zip leaves nothing behind.
+    """
+    pred_dir = Path(pred_dir)
+    check_names(names)
+    missing = [n for n in names if not (pred_dir / n).is_file()]
+    bad = {n: p for n in names if n not in missing and (p := _check_png(pred_dir / n)) is not None}
     if (missing or bad) and not allow_incomplete:
         problems = []
         if missing:
@@ -53,6 +87,10 @@ def write_zip(pred_dir, zip_path, names: list[str], allow_incomplete: bool = Fal
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:  # PNGs are compressed already
             for n in keep:
                 zf.write(pred_dir / n, arcname=n)
+        try:
+            validate_zip(tmp, keep)
+        except SubmissionError as e:  # atomic_write removes the temporary file; name the real target
+            raise SubmissionError(str(e).replace(str(tmp), str(zip_path))) from None
     return atomic_write(zip_path, write)
 
 
@@ -66,22 +104,25 @@ def validate_zip(zip_path, names: list[str]) -> dict:
     problems = []
     with zf:
         members = [m for m in zf.namelist() if not m.endswith("/")]
-        nested = [m for m in members if "/" in m]
+        nested = [m for m in members if "/" in m or "\\" in m]
         if nested:
             problems.append(f"files inside folders ({_listing(nested)}); DACON wants them flat")
+        dup = sorted(m for m, c in Counter(members).items() if c > 1)
+        if dup:
+            problems.append(f"duplicate entries ({_listing(dup)})")
         flat = {Path(m).name for m in members}
         if missing := set(names) - flat:
             problems.append(f"{len(missing)} expected file(s) missing ({_listing(missing)})")
         if extra := flat - set(names):
             problems.append(f"{len(extra)} unexpected file(s) ({_listing(extra)})")
-        for m in members:
+        for m in sorted(set(members)):
             try:
                 with Image.open(io.BytesIO(zf.read(m))) as im:
                     im.load()
                     if im.format != "PNG" or im.mode != "RGB" or im.size != IMAGE_SIZE:
                         problems.append(f"{m}: {im.format} {im.mode} {im.size[0]}x{im.size[1]}, "
                                         f"expected PNG RGB {IMAGE_SIZE[0]}x{IMAGE_SIZE[1]}")
-            except (OSError, SyntaxError) as e:
+            except (OSError, SyntaxError, zipfile.BadZipFile) as e:
                 problems.append(f"{m}: unreadable ({e})")
     if problems:
         raise SubmissionError(f"{zip_path}: " + "; ".join(problems))

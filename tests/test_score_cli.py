@@ -86,3 +86,54 @@ def test_empty_input_folder(tmp_path):
         (tmp_path / d).mkdir()
     res = run_score("--pred", tmp_path / "p", "--gt", tmp_path / "g", "--input", tmp_path / "i")
     assert res.returncode == 2 and "no .png inputs" in res.stderr
+
+
+def test_constant_prediction_is_named_not_scored_as_nan(small_dataset, tmp_path):
+    """data_range = 0: the competition's SSIM divides by zero; the file is named, exit 2, no NaN."""
+    pred = tmp_path / "pred"
+    shutil.copytree(small_dataset / "test_gt", pred)
+    Image.new("RGB", (512, 512), (90, 90, 90)).save(pred / "TEST_004.png")
+    res = run_score("--pred", pred, "--gt", small_dataset / "test_gt", "--input", small_dataset / "test_input",
+                    "--json", tmp_path / "s.json")
+    assert res.returncode == 2
+    assert "TEST_004.png: " in res.stderr and "undefined" in res.stderr and "data_range" in res.stderr
+    assert "nan" not in res.stdout.lower() and not (tmp_path / "s.json").exists()
+
+
+def test_defined_values_of_a_constant_prediction_are_kept(tmp_path):
+    """Where the formula is defined (no flat window in the truth) its value stands, as the competition's."""
+    from helpers.metrics import UndefinedScore, score_image
+    rng = np.random.default_rng(0)
+    gt = rng.integers(0, 256, (64, 64, 3)).astype(np.uint8)
+    mask = np.zeros((64, 64), bool)
+    mask[10:20, 10:20] = True
+    s = score_image(gt, np.full_like(gt, 100), mask)
+    assert abs(s.S) < 1e-9 and abs(s.M) < 1e-9 and np.isfinite(s.C)
+    gt[:32] = 50  # flat truth windows: 0/0
+    with pytest.raises(UndefinedScore, match="data_range = max - min = 0"):
+        score_image(gt, np.full_like(gt, 100), mask)
+
+
+def test_json_is_strict_and_upper_case_png_inputs_count(small_dataset, tmp_path, predictions):
+    inp = tmp_path / "inp"
+    shutil.copytree(small_dataset / "test_input", inp)
+    (inp / "TEST_001.png").rename(inp / "TEST_001.PNG")
+    gt, pred = tmp_path / "gt", tmp_path / "pred2"
+    shutil.copytree(small_dataset / "test_gt", gt)
+    shutil.copytree(predictions, pred)
+    for d in (gt, pred):
+        (d / "TEST_001.png").rename(d / "TEST_001.PNG")
+    res = run_score("--pred", pred, "--gt", gt, "--input", inp, "--json", tmp_path / "s.json")
+    assert res.returncode == 0, res.stderr
+    assert "8 images" in res.stdout
+    json.loads((tmp_path / "s.json").read_text(), parse_constant=lambda c: pytest.fail(f"non-strict JSON: {c}"))
+
+
+def test_input_without_a_lost_region_is_named(small_dataset, tmp_path):
+    inp = tmp_path / "inp"
+    shutil.copytree(small_dataset / "test_input", inp)
+    gray = Image.open(small_dataset / "test_gt" / "TEST_002.png").convert("L")
+    gray.save(inp / "TEST_002.png")  # the truth's own gray: nothing lost
+    res = run_score("--pred", small_dataset / "test_gt", "--gt", small_dataset / "test_gt", "--input", inp)
+    assert res.returncode == 2
+    assert "TEST_002.png: lost region has 0 pixels" in res.stderr

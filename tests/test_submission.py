@@ -53,3 +53,40 @@ def test_validation_catches_folders_modes_and_extras(tmp_path):
     (tmp_path / "junk.zip").write_bytes(b"not a zip")
     with pytest.raises(SubmissionError, match="not a readable zip"):
         validate_zip(tmp_path / "junk.zip", NAMES)
+
+
+def test_duplicate_entries_are_refused(tmp_path):
+    pred = predictions(tmp_path / "png")
+    z = tmp_path / "dup.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for n in NAMES:
+            zf.write(pred / n, arcname=n)
+        with pytest.warns(UserWarning, match="Duplicate name"):  # zipfile lets it through
+            zf.write(pred / NAMES[0], arcname=NAMES[0])
+    with pytest.raises(SubmissionError, match=r"duplicate entries \(TEST_000\.png\)"):
+        validate_zip(z, NAMES)
+
+
+@pytest.mark.parametrize("bad", ["../TEST_000.png", "/tmp/TEST_000.png", "sub/TEST_000.png", "..", "notes.txt",
+                                 "C:TEST.png"])
+def test_unsafe_or_non_png_names_are_refused_before_writing(tmp_path, bad):
+    pred = predictions(tmp_path / "png")
+    with pytest.raises(SubmissionError, match="refused to write"):
+        write_zip(pred, tmp_path / "s.zip", NAMES + [bad])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["png"]  # nothing written, no temporary file
+
+
+def test_a_jpeg_named_png_is_refused_and_leaves_nothing(tmp_path):
+    from PIL import Image
+    pred = predictions(tmp_path / "png")
+    Image.new("RGB", (512, 512)).save(pred / "TEST_001.png", format="JPEG")
+    with pytest.raises(SubmissionError, match=r"TEST_001\.png: is a JPEG file, not a PNG"):
+        write_zip(pred, tmp_path / "s.zip", NAMES)
+    assert not (tmp_path / "s.zip").exists() and not list(tmp_path.glob(".*"))
+
+
+def test_duplicate_expected_names_are_refused(tmp_path):
+    pred = predictions(tmp_path / "png")
+    with pytest.raises(SubmissionError, match="duplicate name"):
+        write_zip(pred, tmp_path / "s.zip", NAMES + NAMES[:1])
+    assert not (tmp_path / "s.zip").exists()
