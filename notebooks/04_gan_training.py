@@ -90,6 +90,7 @@ SEED = 0
 
 # %%
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from PIL import Image
 
@@ -145,13 +146,22 @@ plt.show()
 # ## Validation score per epoch
 
 # %%
-# NBVAL_CHECK_OUTPUT
 print(history[["epoch", "loss_G_l1", "loss_G_hue", "loss_G_adv", "loss_D", "S", "M", "C", "score"]]
       .round(4).to_string(index=False))
 best = history.loc[history.score.idxmax()]
 print(f"best: epoch {int(best.epoch)}, validation score {best.score:.4f} "
       f"(S {best.S:.4f}  M {best.M:.4f}  C {best.C:.4f}), kept as best.pt of the run")
 print(f"training time: {history.seconds.sum():.0f} s over {len(history)} epochs")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+# What holds on any machine (the losses and scores above come out of training, which
+# takes other float paths on another CPU; tests check those with tolerances).
+parts = history[["S", "M", "C", "score"]]
+print(f"epochs recorded: {history.epoch.tolist()}")
+print(f"every loss finite: {bool(np.isfinite(history.filter(like='loss_')).all().all())}; "
+      f"S, M, C, score within [-1, 1]: {bool(parts.apply(lambda c: c.between(-1, 1)).all().all())}; "
+      f"score = 0.2 S + 0.4 M + 0.4 C: {bool(np.allclose(history.score, 0.2 * history.S + 0.4 * history.M + 0.4 * history.C))}")
 
 # %% [markdown]
 # ## Last epoch's validation samples: input | prediction | truth

@@ -4,6 +4,8 @@ import json
 from helpers import bench
 from helpers.pretrained import DEFAULT_MODEL
 
+from test_inference_paths import RAW_TOLERANCE
+
 CONTENDERS = ["input unchanged", "gray + Telea", "gray oracle", "seed recipe", "project recipe",
               "shipped default model"]
 
@@ -12,7 +14,7 @@ def test_bench_scores_and_times_every_contender(split_dataset, tmp_path, monkeyp
     monkeypatch.setenv("DATA_DIR", str(split_dataset))
     out = tmp_path / "bench"
     assert bench.main(["--epochs", "1", "--size", "64", "--mask-epochs", "1", "--mask-size", "128",
-                       "--out", str(out)]) == 0
+                       "--out", str(out), "--no-memory"]) == 0
     result = json.loads((out / "bench.json").read_text())
     rows = {r["contender"]: r for r in result["rows"]}
     assert list(rows) == CONTENDERS[:5] + (["shipped default model"] if DEFAULT_MODEL.exists() else [])
@@ -27,7 +29,13 @@ def test_bench_scores_and_times_every_contender(split_dataset, tmp_path, monkeyp
             continue
         assert r["img_per_s"] > 0 and r["plain_img_per_s"] > 0
         assert abs(r["speedup"] - r["img_per_s"] / r["plain_img_per_s"]) < 1e-9
-        assert r["fast_vs_plain_max_diff"] <= 2, f"{name}: ONNX batched path drifts from the eager loop"
+        # ONNX Runtime vs eager PyTorch, compared where that is stable on any CPU (the bounds
+        # are explained in test_inference_paths.RAW_TOLERANCE): raw network outputs on the
+        # same inputs, and final images restored with the same mask. How often the two
+        # backends' masks disagree depends on the CPU's kernels; it is only reported.
+        assert r["mask_logit_rel_diff"] <= RAW_TOLERANCE and r["generator_raw_rel_diff"] <= RAW_TOLERANCE, name
+        assert r["same_mask_mean_diff"] <= 0.1 and r["same_mask_p999_diff"] <= 1, name
+        assert 0.9 <= r["mask_agreement"] <= 1, name
     assert rows["seed recipe"]["train_s"] > 0 and rows["project recipe"]["train_s"] > 0
     assert result["settings"]["budget"]["epochs"] == 1
     md = (out / "bench.md").read_text()
