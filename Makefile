@@ -27,7 +27,8 @@ data: $(STAMP)
 
 RUN_DIR := runs/$(shell date +%Y%m%d-%H%M%S)
 
-# Each notebook runs with its CPU-sized parameters from notebooks/params/cpu/ (if any).
+# Each notebook runs with its CPU-sized parameters from notebooks/params/cpu/ (if any);
+# notebook 04 also gets the project's recipe (its defaults are the seed's recipe).
 # Checkpoints persist in drive_checkpoints/: a second `make run` resumes or reuses them.
 run: data
 	@mkdir -p $(RUN_DIR)
@@ -35,7 +36,9 @@ run: data
 		name=$$(basename $$nb .ipynb); params=notebooks/params/cpu/$$name.yaml; \
 		echo "== $$nb -> $(RUN_DIR)/ $$(test -f $$params && echo "(parameters: $$params)")"; \
 		start=$$(date +%s); \
-		$(PY) -m papermill --kernel $(KERNEL) --progress-bar $$(test -f $$params && echo "-f $$params") \
+		$(PY) -m papermill --kernel $(KERNEL) --progress-bar \
+			$$( [ $$name = 04_gan_training ] && echo "-f notebooks/params/project_recipe.yaml") \
+			$$(test -f $$params && echo "-f $$params") \
 			$$( [ $$name = 05_inference_and_zip ] && echo "-p OUT_DIR $(RUN_DIR)/submission") \
 			$$nb $(RUN_DIR)/$$name.ipynb || exit 1; \
 		echo "== $$name took $$(( $$(date +%s) - start )) s"; \
@@ -49,7 +52,7 @@ run: data
 # Every contender trained for the same budget and scored on the sample test split, with
 # whole-pipeline speed; one table (runs/bench-<time>/bench.md and .json). About 31 min on 2 cores.
 bench: data
-	$(PY) -m helpers.bench
+	$(PY) scripts/bench.py
 
 # The unit, fault and papermill tests, then nbval over the reference notebooks.
 test: $(STAMP)

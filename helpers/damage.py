@@ -1,7 +1,7 @@
 """Lost regions like the competition's: one solid shape, one uniform gray fill.
 
-What the real inputs show (../shared/reference/dacon.md): exactly one region per
-image, shapes circle / axis-aligned rectangle / thin bar / triangle / concave star
+What the competition's real inputs show (as measured on a handful of its files and
+reported in public write-ups of DACON 236420): exactly one region per image, shapes circle / axis-aligned rectangle / thin bar / triangle / concave star
 polygon, 1 % to 12 % of the image area, filled with a single gray value (seen
 0, 2, 6, 73, 80, 86). Shapes are drawn without anti-aliasing so the region is a
 flat fill with sharp edges, as in the real data.

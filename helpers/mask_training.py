@@ -1,13 +1,13 @@
 """Training the mask model (notebook 03): an smp U-Net that finds the lost region from the input alone.
 
-Target: input != gray(truth), the score's own mask. Loss: BCE with logits. Validation
-each epoch: IoU and Dice at full resolution, of the network's thresholded mask
-("coarse") and after snapping to the flat fill (what inference uses). best.pt keeps
-the model with the best snapped IoU and is what notebooks 04 and 05 load.
+Target: input != gray(truth), the score's own mask. Loss: BCE with logits, AdamW with
+cosine decay. Validation each epoch: IoU and Dice at full resolution, of the network's
+thresholded mask ("coarse") and after snapping to the flat fill (what inference uses).
+best.pt keeps the model with the best snapped IoU (helpers.pipeline_file, kind
+"mask_model") and is what notebooks 04 and 05 load. Settings: helpers.config.MaskConfig.
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -16,32 +16,18 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .checkpoints import load_file
-from .dacon_data import IMAGE_SIZE, TRAIN_COLUMNS, data_dir, load_pair, lost_region_mask, read_csv
+from .config import MaskConfig, as_dict, make
+from .dacon_data import data_dir, load_pair, lost_region_mask
 from .images import read_gray, save_png
 from .masking import iou_dice, mask_probability, predict_mask, snap_radius, snap_to_fill
-from .models import build_with_fallback, device, model_from_arch
+from .models import build_network, device
+from .pipeline_file import MaskFile, MaskSpec, arch_of
+from .splits import read_split
 from .torch_data import RestorationDataset
-from .training import Run, epoch_loader, seed_everything
+from .training import Run, Stage, fit
 
 
-DEFAULTS = dict(
-    run="mask", encoder_name="timm-tf_efficientnet_lite0", encoder_weights="efficientnet-lite0",
-    weights_fallback="random", size=256, batch_size=8, epochs=10, lr=1e-3, weight_decay=1e-4,
-    threshold=0.5, checkpoint_every=3, seed=0, num_workers=2, val_limit=0,
-)
-
-
-def split_rows(root, name: str, limit: int = 0) -> pd.DataFrame:
-    """train_split.csv / val_split.csv of a dataset (written by notebook 02)."""
-    root = Path(root)
-    if not (root / name).is_file():
-        raise FileNotFoundError(f"{root / name}: not found; run notebook 02 (dataset split) first")
-    rows = read_csv(root, name, TRAIN_COLUMNS)
-    return rows.head(limit) if limit else rows
-
-
-def evaluate(model, rows: pd.DataFrame, scale: float, threshold: float, progress: bool = False) -> pd.DataFrame:
+def evaluate(model, rows: pd.DataFrame, spec: MaskSpec, progress: bool = False) -> pd.DataFrame:
     """Per-image IoU and Dice at full size, before ('coarse') and after snapping to the fill."""
     model.eval()
     out = []
@@ -49,8 +35,8 @@ def evaluate(model, rows: pd.DataFrame, scale: float, threshold: float, progress
                                   desc="validate", disable=not progress, leave=False):
         gray, gt = load_pair(inp_path, gt_path)
         true = lost_region_mask(gray, gt)
-        coarse = mask_probability(model, gray, scale) > threshold
-        snapped = snap_to_fill(gray, coarse, radius=snap_radius(scale))
+        coarse = mask_probability(model, gray, spec.scale) > spec.threshold
+        snapped = snap_to_fill(gray, coarse, radius=snap_radius(spec.scale))
         iou_c, dice_c = iou_dice(coarse, true)
         iou, dice = iou_dice(snapped, true)
         out.append({"name": Path(inp_path).name, "iou_coarse": iou_c, "dice_coarse": dice_c,
@@ -58,75 +44,72 @@ def evaluate(model, rows: pd.DataFrame, scale: float, threshold: float, progress
     return pd.DataFrame(out)
 
 
-def train(config: dict, data_root=None, checkpoint_root=None, progress: bool = True) -> Run:
+class MaskStage(Stage):
+    name = "mask"
+    best_key = "iou"
+
+    def __init__(self, cfg: MaskConfig, data_root=None, checkpoint_root=None, progress: bool = True):
+        super().__init__(cfg, data_root, checkpoint_root, progress)
+        root = data_dir(data_root)
+        self.train_rows = read_split(root, "train_split.csv")  # fails now, by name, if notebook 02 has not run
+        self.val_rows = read_split(root, "val_split.csv", cfg.val_limit)
+
+    def build(self, provenance):
+        cfg = self.cfg
+        self.model, self.arch = build_network(cfg.encoder_name, 1, 1, cfg.encoder_weights, cfg.weights_fallback,
+                                              (provenance or {}).get("mask"))
+        self.model.to(device())
+        opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
+        self.modules, self.optimizers = {"model": self.model}, {"opt": opt, "sched": sched}
+        return {"mask": self.arch}
+
+    def spec(self, state_dict=None) -> MaskSpec:
+        return MaskSpec(arch=arch_of(self.arch), size=self.cfg.image_size, threshold=self.cfg.threshold,
+                        state_dict=state_dict)
+
+    def dataset(self):
+        return RestorationDataset(self.train_rows, size=self.cfg.image_size, augment=True)
+
+    def train_step(self, batch: dict, epoch: int) -> dict:
+        dev = next(self.model.parameters()).device
+        loss = F.binary_cross_entropy_with_logits(self.model(batch["input"].to(dev)), batch["mask"].to(dev))
+        opt = self.optimizers["opt"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return {"loss": loss.item()}
+
+    def end_epoch(self, epoch: int) -> None:
+        self.optimizers["sched"].step()
+
+    def validate(self, epoch: int, run: Run) -> dict:
+        val = evaluate(self.model, self.val_rows, self.spec(), self.progress)
+        metrics = {k: float(v) for k, v in val.drop(columns=["name", "area"]).mean().items()}
+        for k in ("iou", "dice", "iou_coarse"):
+            run.writer.add_scalar(f"val/{k}", metrics[k], epoch)
+        return metrics
+
+    def summary(self, epoch: int, m: dict) -> str:
+        return (f"epoch {epoch}: bce {m['loss']:.4f}  val IoU {m['iou']:.4f} (coarse {m['iou_coarse']:.4f})  "
+                f"Dice {m['dice']:.4f}  {m['seconds']:.0f}s")
+
+    def best_file(self, epoch: int, metrics: dict, run: Run) -> MaskFile:
+        return MaskFile(mask=self.spec(self.model.state_dict()), epoch=epoch, metrics=metrics,
+                        config=as_dict(self.cfg), provenance=run.provenance)
+
+
+def train(config: MaskConfig | dict, data_root=None, checkpoint_root=None, progress: bool = True) -> Run:
     """Train (or resume) a mask model run; returns the Run (folder, history, best IoU)."""
-    cfg = {**DEFAULTS, **config}
-    root = data_dir(data_root)
-    train_rows = split_rows(root, "train_split.csv")
-    val_rows = split_rows(root, "val_split.csv", cfg["val_limit"])
-    with Run(cfg, checkpoint_root, DEFAULTS) as run:  # locks the folder; released however training ends
-        seed_everything(cfg["seed"])
-        model, arch = build_with_fallback(cfg["encoder_name"], 1, 1, cfg["encoder_weights"], cfg["weights_fallback"])
-        run.config["arch"] = arch
-        dev = device()
-        model.to(dev)
-        opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg["epochs"])
-        modules, optims = {"model": model}, {"opt": opt, "sched": sched}
-        start = run.resume(modules, optims)
-        scale = cfg["size"] / IMAGE_SIZE[0]
-        dataset = RestorationDataset(train_rows, size=cfg["size"], augment=True)
-        steps = len(epoch_loader(dataset, cfg["batch_size"], cfg["seed"], 0, 0))
-        writer = run.open_writer(steps)
-        for epoch in range(start + 1, cfg["epochs"] + 1):
-            t0 = time.time()
-            model.train()
-            losses = []
-            loader = epoch_loader(dataset, cfg["batch_size"], cfg["seed"], epoch, cfg["num_workers"])
-            bar = tqdm(loader, desc=f"mask epoch {epoch}/{cfg['epochs']}", disable=not progress)
-            for i, batch in enumerate(bar):
-                loss = F.binary_cross_entropy_with_logits(model(batch["input"].to(dev)), batch["mask"].to(dev))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                losses.append(loss.item())
-                writer.add_scalar("loss/bce", losses[-1], (epoch - 1) * steps + i)
-                bar.set_postfix(bce=f"{np.mean(losses):.4f}")
-            sched.step()
-            val = evaluate(model, val_rows, scale, cfg["threshold"], progress)
-            metrics = {"loss": float(np.mean(losses)), **val.drop(columns=["name", "area"]).mean().to_dict(),
-                       "seconds": time.time() - t0}
-            for k in ("iou", "dice", "iou_coarse"):
-                writer.add_scalar(f"val/{k}", metrics[k], epoch)
-            print(f"epoch {epoch}: bce {metrics['loss']:.4f}  val IoU {metrics['iou']:.4f} "
-                  f"(coarse {metrics['iou_coarse']:.4f})  Dice {metrics['dice']:.4f}  {metrics['seconds']:.0f}s")
-            run.end_epoch(epoch, metrics, modules, optims, "iou", lambda: {
-                "kind": "mask_model", "arch": arch, "size": cfg["size"], "threshold": cfg["threshold"],
-                "state_dict": model.state_dict()})
-    return run
+    cfg = config if isinstance(config, MaskConfig) else make(MaskConfig, config, "mask training settings")
+    return fit(MaskStage(cfg, data_root, checkpoint_root, progress), checkpoint_root)
 
 
-def load_mask_model(path) -> tuple[torch.nn.Module, dict]:
-    """A trained mask model from best.pt (a file or its run folder), in eval mode, and its record."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "best.pt"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no mask model; run notebook 03 (mask generator) first")
-    state = load_file(path, "mask model file")
-    if state.get("kind") != "mask_model":
-        raise ValueError(f"{path}: not a mask model checkpoint (kind={state.get('kind')!r})")
-    model = model_from_arch(state["arch"])
-    model.load_state_dict(state["state_dict"])
-    return model.eval(), state
-
-
-def write_masks(model, record: dict, input_paths, out_dir, progress: bool = True) -> list[Path]:
+def write_masks(model, spec: MaskSpec, input_paths, out_dir, progress: bool = True) -> list[Path]:
     """Predict (and snap) the lost region of each input and save it as a 0/255 PNG of the same name."""
-    scale = record["size"] / IMAGE_SIZE[0]
     written = []
     for p in tqdm(list(input_paths), desc="test masks", disable=not progress):
         gray = read_gray(p)
-        mask = predict_mask(model, gray, scale, record["threshold"])
+        mask = predict_mask(model, gray, spec.scale, spec.threshold)
         written.append(save_png(mask.astype(np.uint8) * 255, Path(out_dir) / Path(p).name))
     return written

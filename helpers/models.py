@@ -142,6 +142,18 @@ def build_with_fallback(encoder_name: str, in_channels: int, classes: int, encod
     return model, arch
 
 
+def build_network(encoder_name: str, in_channels: int, classes: int, encoder_weights: str | None,
+                  fallback: str, resumed: dict | None = None) -> tuple[nn.Module, dict]:
+    """A U-Net for a new run (build_with_fallback), or for a resumed one the architecture the
+    run was trained with (`resumed`: its provenance record), whose weights the checkpoint
+    then loads: no download, and a run whose ImageNet download once fell back resumes as it was."""
+    if resumed is None:
+        return build_with_fallback(encoder_name, in_channels, classes, encoder_weights, fallback)
+    print(f"{resumed['encoder_name']} encoder: weights from the checkpoint (it started from: "
+          f"{resumed.get('weights_note', 'unrecorded weights')})")
+    return model_from_arch(resumed), dict(resumed)
+
+
 def model_from_arch(arch: dict) -> nn.Module:
     """Rebuild a trained U-Net's architecture from its checkpoint record (no download; load the state next)."""
     return smp.Unet(arch["encoder_name"], encoder_weights=None, in_channels=arch["in_channels"],

@@ -11,13 +11,11 @@ loading. models/MODEL_CARD.md says how it was trained and what it scores.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
-import torch
-
 from . import REPO_ROOT
-from .checkpoints import save
-from .restore import load_bundle
+from .pipeline_file import load_pipeline, write
 
 DEFAULT_MODEL = REPO_ROOT / "models" / "restorer_v1.pt"
 MAX_BYTES = 25_000_000
@@ -30,21 +28,19 @@ def _half(state_dict: dict) -> dict:
 def export(run, out=DEFAULT_MODEL, **inference) -> Path:
     """Write a run's best pipeline as a float16 file (atomically); refuses one over 25 MB.
 
-    inference: generator record settings to change (tta, region_luma), e.g. when
-    validation found them better for this model than what it was trained with.
+    inference: generator settings to change (tta, region_luma), e.g. when validation
+    found them better for this model than what it was trained with.
     """
-    bundle = load_bundle(run)
-    bundle.pop("path", None)
+    pipeline = load_pipeline(run)
     unknown = set(inference) - {"tta", "region_luma"}
     if unknown:
         raise ValueError(f"only tta and region_luma can be changed at export, not {sorted(unknown)}")
-    bundle["generator"] = {**bundle["generator"], **inference}
-    bundle["inference_changes"] = inference
-    for part in ("generator", "mask_model"):
-        bundle[part] = {**bundle[part], "state_dict": _half(bundle[part]["state_dict"])}
-    bundle["exported_from"] = str(Path(run).resolve())
+    g, m = pipeline.generator, pipeline.mask
+    pipeline.generator = dataclasses.replace(g, **inference, state_dict=_half(g.state_dict))
+    pipeline.mask = dataclasses.replace(m, state_dict=_half(m.state_dict))
+    pipeline.notes = {**pipeline.notes, "inference_changes": inference, "exported_from": str(Path(run).resolve())}
     out = Path(out)
-    save(bundle, out)
+    write(pipeline, out)
     if out.stat().st_size > MAX_BYTES:
         size = out.stat().st_size
         out.unlink()

@@ -14,8 +14,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .dacon_data import TRAIN_COLUMNS, data_dir, read_train_csv
+from .dacon_data import TRAIN_COLUMNS, data_dir, read_csv, read_train_csv
 from .files import atomic_write
+
+
+SPLIT_FILES = ("train_split.csv", "val_split.csv")
+
+
+def read_split(root, name: str, limit: int = 0) -> pd.DataFrame:
+    """train_split.csv / val_split.csv of a dataset (written by notebook 02), checked like train.csv."""
+    root = Path(root)
+    if not (root / name).is_file():
+        raise FileNotFoundError(f"{root / name}: not found; run notebook 02 (dataset split) first")
+    rows = read_csv(root, name, TRAIN_COLUMNS)
+    return rows.head(limit) if limit else rows
 
 
 def split_rows(train: pd.DataFrame, val_frac: float, seed: int,

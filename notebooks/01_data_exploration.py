@@ -52,10 +52,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from helpers import sample_data
+from helpers.config import notebook_settings
 from helpers.dacon_data import data_dir, read_test_csv, read_train_csv
 from helpers.explore import dataset_stats
 from helpers.viz import dataset_examples
 
+notebook_settings("01_data_exploration", globals())  # a misspelt parameter is an error here
 root = data_dir(DATA_DIR or None)
 if not DATA_DIR and not (root / "train.csv").exists():
     sample_data.build(root)

@@ -52,9 +52,11 @@ SEED = 0
 # %%
 import pandas as pd
 
+from helpers.config import notebook_settings
 from helpers.dacon_data import data_dir
 from helpers.splits import write_split
 
+notebook_settings("02_dataset_split", globals())  # a misspelt parameter is an error here
 root = data_dir(DATA_DIR or None)
 train, val = write_split(root, val_frac=VAL_FRAC, seed=SEED)
 

@@ -57,7 +57,9 @@ WEIGHTS_FALLBACK = "random"  # if "imagenet" cannot be downloaded: "random", "ef
 IMAGE_SIZE = 256  # the network sees images resized to this
 BATCH_SIZE = 8
 EPOCHS = 10
-LR = 0.001
+LR = 0.001  # AdamW, cosine decay over the epochs
+WEIGHT_DECAY = 0.0001
+THRESHOLD = 0.5  # P(lost) above which a pixel counts as lost
 CHECKPOINT_EVERY = 3  # epochs between checkpoints
 VAL_LIMIT = 0  # validate on the first N validation images (0: all)
 NUM_WORKERS = 2
@@ -70,16 +72,16 @@ import numpy as np
 import pandas as pd
 
 from helpers import mask_training
+from helpers.config import notebook_settings
 from helpers.dacon_data import data_dir, load_pair, lost_region_mask, read_test_csv
 from helpers.images import read_gray
 from helpers.masking import mask_probability, snap_radius, snap_to_fill
+from helpers.pipeline_file import load_mask
+from helpers.splits import read_split
 from helpers.viz import image_grid
 
+_, _, config, _ = notebook_settings("03_mask_generator", globals())  # checked; a misspelt parameter is an error
 root = data_dir(DATA_DIR or None)
-config = dict(run=RUN, encoder_name=ENCODER_NAME, encoder_weights=ENCODER_WEIGHTS,
-              weights_fallback=WEIGHTS_FALLBACK, size=IMAGE_SIZE, batch_size=BATCH_SIZE, epochs=EPOCHS,
-              lr=LR, checkpoint_every=CHECKPOINT_EVERY, val_limit=VAL_LIMIT, num_workers=NUM_WORKERS,
-              seed=SEED)
 print("dataset:", root)
 
 # %% [markdown]
@@ -105,14 +107,14 @@ plt.show()
 # ## Validation of the best model, image by image
 
 # %%
-model, record = mask_training.load_mask_model(run.dir / "best.pt")
-val_rows = mask_training.split_rows(root, "val_split.csv", VAL_LIMIT)
-scale = record["size"] / 512
-per_image = mask_training.evaluate(model, val_rows, scale, record["threshold"])
+best = load_mask(run.dir)
+model, spec = best.mask.network(), best.mask
+val_rows = read_split(root, "val_split.csv", VAL_LIMIT)
+per_image = mask_training.evaluate(model, val_rows, spec)
 
 # %%
 summary = per_image[["iou_coarse", "dice_coarse", "iou", "dice"]].agg(["mean", "median", "min"])
-print(f"best epoch {record['epoch']}: validation IoU {per_image.iou.mean():.4f}, "
+print(f"best epoch {best.epoch}: validation IoU {per_image.iou.mean():.4f}, "
       f"Dice {per_image.dice.mean():.4f} over {len(per_image)} images")
 print(summary.round(4))
 
@@ -123,7 +125,7 @@ print(summary.round(4))
 metrics = per_image[["iou_coarse", "dice_coarse", "iou", "dice"]]
 print(f"{len(per_image)} validation images scored; IoU and Dice within [0, 1]: "
       f"{bool(metrics.apply(lambda c: c.between(0, 1)).all().all())}; best epoch in 1..{EPOCHS}: "
-      f"{1 <= record['epoch'] <= EPOCHS}")
+      f"{1 <= best.epoch <= EPOCHS}")
 
 # %%
 order = per_image.sort_values("iou")
@@ -132,8 +134,8 @@ rows, titles = [], []
 for name, iou in zip(picked.name, picked.iou):
     r = val_rows[val_rows.input_image_path_abs.str.endswith("/" + name)].iloc[0]
     gray, gt = load_pair(r.input_image_path_abs, r.gt_image_path_abs)
-    prob = mask_probability(model, gray, scale)
-    snapped = snap_to_fill(gray, prob > record["threshold"], radius=snap_radius(scale))
+    prob = mask_probability(model, gray, spec.scale)
+    snapped = snap_to_fill(gray, prob > spec.threshold, radius=snap_radius(spec.scale))
     rows.append([gray, (prob * 255).astype(np.uint8), snapped.astype(np.uint8) * 255,
                  lost_region_mask(gray, gt).astype(np.uint8) * 255])
     titles.append(f"{name}\nIoU {iou:.3f}")
@@ -148,7 +150,7 @@ plt.show()
 
 # %%
 test = read_test_csv(root)
-written = mask_training.write_masks(model, record, test.input_image_path_abs, run.dir / "test_masks")
+written = mask_training.write_masks(model, spec, test.input_image_path_abs, run.dir / "test_masks")
 
 # %%
 areas = [np.mean(read_gray(p) > 0) for p in written]

@@ -28,7 +28,9 @@
 # trains with L1 alone first, `TTA` validates with flip test-time augmentation, `EMA`
 # validates and keeps a moving average of the generator's weights. The
 # project's recipe, which beat the seed's on validation lever by lever, is in
-# `notebooks/params/project_recipe.yaml` (`papermill -f` it, or copy its values here).
+# `notebooks/params/project_recipe.yaml` (`papermill -f` it, or copy its values here);
+# the seed's is `seed_recipe.yaml`. Every parameter and its default is a field of
+# `helpers.config.GanConfig`; the run folder's `config.json` records what a run used.
 #
 # Every epoch the whole pipeline is validated as inference runs it (lost region from the
 # mask model of notebook 03) with the DACON score. Every `CHECKPOINT_EVERY` epochs a
@@ -95,15 +97,11 @@ import pandas as pd
 from PIL import Image
 
 from helpers import gan_training
+from helpers.config import notebook_settings
 from helpers.dacon_data import data_dir
 
+_, _, config = notebook_settings("04_gan_training", globals())  # checked; a misspelt parameter is an error
 root = data_dir(DATA_DIR or None)
-config = dict(run=RUN, mask_run=MASK_RUN, encoder_name=ENCODER_NAME, encoder_weights=ENCODER_WEIGHTS,
-              weights_fallback=WEIGHTS_FALLBACK, output=OUTPUT, mask_input=MASK_INPUT, size=IMAGE_SIZE,
-              batch_size=BATCH_SIZE, epochs=EPOCHS, lr_g=LR_G, lr_d=LR_D, beta1=BETA1, beta2=BETA2,
-              l1_weight=L1_WEIGHT, adv_weight=ADV_WEIGHT, adv_start_epoch=ADV_START_EPOCH, prefill=PREFILL,
-              region_luma=REGION_LUMA, hue_weight=HUE_WEIGHT, tta=TTA, ema=EMA,
-              checkpoint_every=CHECKPOINT_EVERY, val_limit=VAL_LIMIT, num_workers=NUM_WORKERS, seed=SEED)
 print("dataset:", root)
 
 # %% [markdown]

@@ -64,6 +64,7 @@ import pandas as pd
 
 from helpers import REPO_ROOT
 from helpers.checkpoints import storage_root
+from helpers.config import notebook_settings
 from helpers.dacon_data import data_dir, load_pair, read_test_csv
 from helpers.files import atomic_write
 from helpers.images import read_rgb
@@ -74,6 +75,7 @@ from helpers.score import score_folders
 from helpers.submission import expected_names, validate_zip, write_zip
 from helpers.viz import image_grid
 
+notebook_settings("05_inference_and_zip", globals())  # a misspelt parameter is an error here
 root = data_dir(DATA_DIR or None)
 if RUN == "default":
     model_path, default_out = DEFAULT_MODEL, REPO_ROOT / "runs" / "default-submission"

@@ -14,6 +14,7 @@ levers.md under --out. Needs the sample dataset with its split (make run, or not
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -22,10 +23,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import REPO_ROOT, gan_training, mask_training
+from helpers import REPO_ROOT, gan_training, mask_training, recipes
+from helpers.config import GanConfig, field_names
 from helpers.dacon_data import data_dir
-from helpers.mask_training import load_mask_model, split_rows
+from helpers.pipeline_file import load_mask
 from helpers.restore import Restorer
+from helpers.splits import read_split
 from helpers.tables import to_markdown
 
 LITE0 = dict(encoder_name="timm-tf_efficientnet_lite0", encoder_weights="efficientnet-lite0")
@@ -46,8 +49,11 @@ INFERENCE_LEVERS = [  # tried on the best recipe's final model without retrainin
 LAST = 3  # epochs averaged for the criterion
 
 
+RECIPE_FIELDS = field_names(GanConfig, "recipe")
+
+
 def run_name(cfg: dict) -> str:
-    recipe = {k: cfg[k] for k in gan_training.RECIPE_KEYS}
+    recipe = {k: cfg[k] for k in RECIPE_FIELDS}
     return "lever-" + hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:8]
 
 
@@ -64,13 +70,14 @@ def train_and_score(name: str, cfg: dict, data, root: Path) -> dict:
 def inference_variant(name: str, run_dir: Path, data, **changes) -> dict:
     """A finished run's best model validated again with changed inference settings (no training)."""
     r = Restorer.load(run_dir, backend="torch")
-    mask_model, mask_state = load_mask_model(run_dir.parent / "mask")
-    items = gan_training.validation_set(split_rows(data, "val_split.csv"), mask_model, mask_state, False)
-    plain, _ = gan_training.validate(r.generator, r.gen_record, items, False)
-    val, _ = gan_training.validate(r.generator, {**r.gen_record, **changes}, items, False)
-    return {"lever": f"{name} (inference only, best.pt of epoch {r.bundle['epoch']})", "run": run_dir.name,
+    mask_file = load_mask(run_dir.parent / "mask")
+    items = gan_training.validation_set(read_split(data, "val_split.csv"), mask_file.mask.network(), mask_file.mask,
+                                        False)
+    plain, _ = gan_training.validate(r.generator, r.gen_spec, items, False)
+    val, _ = gan_training.validate(r.generator, dataclasses.replace(r.gen_spec, **changes), items, False)
+    return {"lever": f"{name} (inference only, best.pt of epoch {r.pipeline.epoch})", "run": run_dir.name,
             **{k: val[k] for k in ("score", "S", "M", "C")}, "best_epoch_score": None,
-            "best_epoch": r.bundle["epoch"], "train_s": 0, "kept": val["score"] > plain["score"],
+            "best_epoch": r.pipeline.epoch, "train_s": 0, "kept": val["score"] > plain["score"],
             "gain": val["score"] - plain["score"]}
 
 
@@ -88,10 +95,10 @@ def main() -> None:
         if (shared / "best.pt").exists():
             shutil.copytree(shared, root / "mask", dirs_exist_ok=True)
         else:
-            mask_training.train(dict(size=256, batch_size=8, epochs=3, num_workers=1), data, root)
-    budget = dict(size=args.size, batch_size=8, epochs=args.epochs, val_limit=0, num_workers=1,
+            mask_training.train(recipes.cpu_budget("03_mask_generator"), data, root)
+    budget = dict(image_size=args.size, batch_size=8, epochs=args.epochs, val_limit=0, num_workers=1,
                   checkpoint_every=args.epochs)
-    best_cfg = {**gan_training.SEED_RECIPE, **budget}
+    best_cfg = {**recipes.recipe("seed"), **budget}
     best_cfg["run"] = run_name(best_cfg)
     best = train_and_score("seed recipe", best_cfg, data, root)
     rows = [best]
@@ -115,7 +122,7 @@ def main() -> None:
                                                  "rows": rows, "best": best_cfg}, indent=2))
     (out / "levers.md").write_text(to_markdown(table))
     print(table.round(4).to_string(index=False))
-    print("best recipe:", json.dumps({k: best_cfg[k] for k in gan_training.RECIPE_KEYS}))
+    print("best recipe:", json.dumps({k: best_cfg[k] for k in RECIPE_FIELDS}))
 
 
 if __name__ == "__main__":

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 
-from helpers import REPO_ROOT, gan_training, mask_training, pretrained
+from helpers import REPO_ROOT, gan_training, mask_training, pretrained, recipes
 
-MASK = dict(run="mask", size=256, batch_size=8, epochs=3, num_workers=1)
+MASK = {**recipes.cpu_budget("03_mask_generator"), "run": "mask"}
 # v1 was trained before region_luma="base" joined the recipe: it trained with the
 # generator's region luminance and switched to the fill's at export (same weights).
-GENERATOR = {**gan_training.PROJECT_RECIPE, "region_luma": "generator", "run": "default-v1", "size": 128, "batch_size": 8, "epochs": 24,
-             "val_limit": 0, "num_workers": 1, "checkpoint_every": 3}
+GENERATOR = {**recipes.recipe("project"), "region_luma": "generator", "run": "default-v1", "image_size": 128,
+             "batch_size": 8, "epochs": 24, "val_limit": 0, "num_workers": 1, "checkpoint_every": 3}
 INFERENCE = dict(tta=True, region_luma="base")
 
 

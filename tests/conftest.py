@@ -22,10 +22,10 @@ def small_dataset(tmp_path_factory) -> Path:
 
 
 # Tiny but real training runs (random-init resnet18 at 64 px), shared by the tests.
-TINY_MASK = dict(run="mask", encoder_name="resnet18", encoder_weights=None, size=64, batch_size=4,
+TINY_MASK = dict(run="mask", encoder_name="resnet18", encoder_weights=None, image_size=64, batch_size=4,
                  epochs=2, checkpoint_every=1, num_workers=0)
 TINY_GAN = dict(run="gan", encoder_name="resnet18", encoder_weights=None, output="ycbcr", mask_input=True,
-                size=64, batch_size=4, epochs=4, checkpoint_every=3, num_workers=0, val_limit=3)
+                image_size=64, batch_size=4, epochs=4, checkpoint_every=3, num_workers=0, val_limit=3)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """make bench end to end on the small dataset with a tiny budget: every contender scored and timed."""
 import json
 
-from helpers import bench
+from scripts import bench
 from helpers.pretrained import DEFAULT_MODEL
 
 from test_inference_paths import RAW_TOLERANCE

@@ -1,4 +1,6 @@
 """Inference beyond one 512 image: tiling, batching, the Telea prefill, flip TTA."""
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -54,7 +56,7 @@ def test_telea_fills_only_the_region():
 def test_an_untrained_prefill_generator_answers_the_telea_fill_in_gray(tiny_runs):
     """With its output layer at zero, the prefill recipe starts from the classical answer."""
     r = Restorer.load(tiny_runs / "gan", backend="torch")
-    record = {**r.gen_record, "prefill": True, "output": "ycbcr"}
+    record = dataclasses.replace(r.gen_spec, prefill=True, output="ycbcr")
     head = r.generator.segmentation_head[0]
     torch.nn.init.zeros_(head.weight)
     torch.nn.init.zeros_(head.bias)
@@ -169,17 +171,17 @@ def test_onnx_runtime_backend_matches_eager_pytorch(tiny_runs, small_dataset):
     from helpers.restore import compose_full, generator_output
     fast, plain = Restorer.load(tiny_runs / "gan", backend="onnx"), Restorer.load(tiny_runs / "gan", backend="torch")
     assert "onnx backend" in fast.describe() and "torch backend" in plain.describe()
-    scale = fast.mask_record["size"] / 512
+    scale = fast.mask_spec.scale
     for path in sorted((small_dataset / "test_input").glob("*.png"))[:3]:
         gray = read_gray(path)[None]
         lf, lp = mask_logits(fast.mask_model, gray, scale), mask_logits(plain.mask_model, gray, scale)
         assert (lf - lp).abs().max() <= RAW_TOLERANCE * max(1.0, float(lp.abs().max())), path.name
         mask = fast.find_mask(gray)
-        out_f, base = generator_output(fast.generator, fast.gen_record, gray, mask, fast.tta)
-        out_p, _ = generator_output(plain.generator, plain.gen_record, gray, mask, plain.tta)
+        out_f, base = generator_output(fast.generator, fast.gen_spec, gray, mask, fast.tta)
+        out_p, _ = generator_output(plain.generator, plain.gen_spec, gray, mask, plain.tta)
         assert (out_f - out_p).abs().max() <= RAW_TOLERANCE * max(1.0, float(out_p.abs().max())), path.name
-        diff = np.abs(compose_full(out_f, fast.gen_record, gray, mask, base).astype(int)
-                      - compose_full(out_p, plain.gen_record, gray, mask, base))
+        diff = np.abs(compose_full(out_f, fast.gen_spec, gray, mask, base).astype(int)
+                      - compose_full(out_p, plain.gen_spec, gray, mask, base))
         assert diff.mean() <= 0.1 and np.percentile(diff, 99.9) <= 1, path.name
     odd = read_gray(path)[:300, :200]  # any size goes through the exported network
     assert fast.restore(odd)[0].shape == (300, 200, 3)

@@ -114,15 +114,3 @@ def test_nbval_reference_matches_the_notebook_source(py):
     executed = [c for c in ref_cells if c.cell_type == "code"]
     assert all(c.get("execution_count") for c in executed), f"{ref.name} was not fully executed"
     assert any("NBVAL_CHECK_OUTPUT" in c.source for c in executed), f"{ref.name} checks no output"
-
-
-def test_project_recipe_file_matches_the_recipe_the_bench_runs():
-    """notebooks/params/project_recipe.yaml (for papermill -f) = gan_training.PROJECT_RECIPE's changes to the seed's."""
-    import yaml
-    from helpers.gan_training import PROJECT_RECIPE, SEED_RECIPE
-    params = yaml.safe_load((REPO_ROOT / "notebooks" / "params" / "project_recipe.yaml").read_text())
-    changed = {k: v for k, v in PROJECT_RECIPE.items() if v != SEED_RECIPE[k]}
-    assert {k.lower(): v for k, v in params.items()} == changed
-    names = {c.source for c in jupytext.read(REPO_ROOT / "notebooks" / "04_gan_training.py").cells
-             if "parameters" in c.metadata.get("tags", [])}.pop()
-    assert all(f"\n{k} = " in "\n" + names for k in params), "a recipe key is not a notebook 04 parameter"

@@ -5,14 +5,16 @@ import torch
 
 from helpers import pretrained
 from helpers.images import read_gray
-from helpers.restore import Restorer, load_bundle
+from helpers.pipeline_file import load_pipeline
+from helpers.restore import Restorer
 
 
 def test_export_halves_the_weights_and_restores_like_the_run(tiny_runs, small_dataset, tmp_path, monkeypatch):
     monkeypatch.setattr(pretrained, "MAX_BYTES", 10**9)  # the tiny test run uses resnet18s: 57 MB in float16
     out = pretrained.export(tiny_runs / "gan", tmp_path / "model.pt")
-    bundle = load_bundle(out)
-    assert all(v.dtype == torch.float16 for v in bundle["generator"]["state_dict"].values() if v.is_floating_point())
+    pipeline = load_pipeline(out)
+    assert all(v.dtype == torch.float16 for v in pipeline.generator.state_dict.values() if v.is_floating_point())
+    assert pipeline.notes["exported_from"] == str((tiny_runs / "gan").resolve())
     assert out.stat().st_size < 0.6 * (tiny_runs / "gan" / "best.pt").stat().st_size
     gray = read_gray(sorted((small_dataset / "test_input").glob("*.png"))[0])
     a = Restorer.load(out, backend="torch").restore(gray)[0]
@@ -33,7 +35,7 @@ def test_shipped_model_fits_the_budget_and_restores_offline(small_dataset):
     assert path.stat().st_size <= pretrained.MAX_BYTES
     assert (path.parent / "MODEL_CARD.md").is_file()
     r = Restorer.load(path)
-    assert r.gen_record["output"] == "ycbcr" and "ImageNet" in r.bundle["config"]["arch"]["weights_note"]
+    assert r.gen_spec.output == "ycbcr" and "ImageNet" in r.pipeline.provenance["generator"]["weights_note"]
     gray = read_gray(sorted((small_dataset / "test_input").glob("*.png"))[0])
     rgb, mask = r.restore(gray)
     assert rgb.shape == (512, 512, 3) and 0.005 < mask.mean() < 0.2

@@ -128,14 +128,24 @@ def test_rng_state_round_trip():
     assert (np.random.rand(), torch.rand(1).item()) == a
 
 
-def test_a_setting_added_later_at_its_default_does_not_block_resuming(tmp_path):
+def test_resume_compares_only_what_shapes_the_model(tmp_path):
+    """Settings marked resume="free" may change; a setting added later counts at its default;
+    renamed (size) and retired (n_samples, arch) ones of older runs are understood."""
+    from helpers.config import MaskConfig, make
     from helpers.training import ResumeError, Run
-    old = {"run": "r", "lr": 1.0, "epochs": 2, "checkpoint_every": 1}
+    old = {"run": "r", "lr": 1e-3, "epochs": 2, "checkpoint_every": 1, "size": 256, "n_samples": 4,
+           "encoder_name": "timm-tf_efficientnet_lite0",
+           "arch": {"encoder_name": "timm-tf_efficientnet_lite0", "in_channels": 1, "classes": 1,
+                    "encoder_weights": None, "weights_note": "random weights (the ImageNet download failed)"}}
     ckpt.save_epoch({"config": old, "history": [{"epoch": 1}], "best": 0.5, "rng": ckpt.rng_state(),
                      "modules": {}, "optimizers": {}}, ckpt.run_dir("r", tmp_path), 1)
-    with Run({**old, "knob": 0}, tmp_path, defaults={"knob": 0}) as run:
-        assert run.resume({}, {}) == 1
-    with pytest.raises(ResumeError, match=r"knob: 0 -> 5"), Run({**old, "knob": 5}, tmp_path, defaults={"knob": 0}) as run:
-        run.resume({}, {})
-    with pytest.raises(ResumeError, match=r"lr: 1.0 -> 2.0"), Run({**old, "lr": 2.0}, tmp_path) as run:
-        run.resume({}, {})
+    free = make(MaskConfig, {"run": "r", "epochs": 5, "num_workers": 0, "val_limit": 3, "checkpoint_every": 2,
+                             "encoder_weights": "imagenet", "weights_fallback": "error"})
+    with Run(free, tmp_path, "mask") as run:
+        assert run.restore({}, {}) == 1
+        assert run.provenance["mask"]["weights_note"].startswith("random weights")  # from the old config's arch
+    for change, message in (({"threshold": 0.7}, r"threshold: 0.5 -> 0.7"), ({"lr": 2e-3}, r"lr: 0.001 -> 0.002"),
+                            ({"image_size": 128}, r"image_size: 256 -> 128")):
+        with pytest.raises(ResumeError, match=message):
+            Run(make(MaskConfig, {"run": "r", **change}), tmp_path)
+    assert not (tmp_path / "r" / "run.lock").exists()  # a refused resume leaves the folder unlocked

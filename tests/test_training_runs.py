@@ -12,7 +12,8 @@ import torch
 
 from helpers import gan_training, mask_training
 from helpers.checkpoints import epoch_files
-from helpers.restore import Restorer, load_bundle
+from helpers.pipeline_file import load_mask, load_pipeline
+from helpers.restore import Restorer
 from helpers.training import ResumeError
 
 from conftest import TINY_GAN, TINY_MASK
@@ -21,8 +22,10 @@ from conftest import TINY_GAN, TINY_MASK
 def test_mask_run_writes_checkpoints_and_best(tiny_runs):
     folder = tiny_runs / "mask"
     assert [p.name for p in epoch_files(folder)] == ["epoch_0002.pt", "epoch_0001.pt"]
-    model, record = mask_training.load_mask_model(folder)
-    assert record["kind"] == "mask_model" and record["config"]["arch"]["weights_note"].endswith("random weights")
+    best = load_mask(folder)
+    assert best.provenance["mask"]["weights_note"].endswith("random weights") and best.mask.scale == 64 / 512
+    config = json.loads((folder / "config.json").read_text())
+    assert config["config"]["image_size"] == 64 and config["provenance"]["mask"]["encoder_name"] == "resnet18"
     hist = pd.read_csv(folder / "history.csv")
     assert list(hist.epoch) == [1, 2] and hist.iou.between(0, 1).all()
 
@@ -30,7 +33,7 @@ def test_mask_run_writes_checkpoints_and_best(tiny_runs):
 def test_gan_run_checkpoints_every_three_epochs_and_at_the_end(tiny_runs):
     folder = tiny_runs / "gan"
     assert [p.name for p in epoch_files(folder)] == ["epoch_0004.pt", "epoch_0003.pt"]
-    state = torch.load(folder / "epoch_0004.pt", weights_only=False)
+    state = torch.load(folder / "epoch_0004.pt", weights_only=True)
     assert set(state) >= {"config", "modules", "optimizers", "rng", "history", "best", "epoch"}
     assert state["config"]["output"] == "ycbcr" and set(state["modules"]) == {"G", "D"}
     hist = pd.read_csv(folder / "history.csv")
@@ -39,8 +42,9 @@ def test_gan_run_checkpoints_every_three_epochs_and_at_the_end(tiny_runs):
     assert state["best"] == pytest.approx(hist.score.max())
     assert len(list((folder / "samples").glob("epoch_*.png"))) == 4
     assert list((folder / "tb").glob("events.out.tfevents.*"))
-    bundle = load_bundle(folder)
-    assert bundle["epoch"] == int(hist.epoch[hist.score.idxmax()])
+    pipeline = load_pipeline(folder)
+    assert pipeline.epoch == int(hist.epoch[hist.score.idxmax()])
+    assert set(pipeline.provenance) == {"generator", "mask"}
 
 
 def test_rerun_resumes_and_extends(tiny_runs, split_dataset, capsys):
@@ -108,21 +112,21 @@ def test_truncated_newest_checkpoint_is_skipped_and_training_resumes_before_it(t
     with pytest.warns(UserWarning, match=r"skipping .*epoch_0004\.pt: unreadable checkpoint"):
         run = gan_training.train({**TINY_GAN, "run": "gan_cut"}, split_dataset, tiny_runs, progress=False)
     assert run.start_epoch == 3 and [h["epoch"] for h in run.history] == [1, 2, 3, 4]
-    assert torch.load(newest, weights_only=False)["epoch"] == 4  # rewritten whole
+    assert torch.load(newest, weights_only=True)["epoch"] == 4  # rewritten whole
 
 
 def test_ema_prefill_hue_run_keeps_the_averaged_generator_and_resumes(tiny_runs, split_dataset, capsys):
     cfg = {**TINY_GAN, "run": "gan_ema", "epochs": 2, "checkpoint_every": 1, "prefill": True,
            "hue_weight": 5.0, "ema": 0.9}
     run = gan_training.train(cfg, split_dataset, tiny_runs, progress=False)
-    state = torch.load(tiny_runs / "gan_ema" / "epoch_0002.pt", weights_only=False)
+    state = torch.load(tiny_runs / "gan_ema" / "epoch_0002.pt", weights_only=True)
     assert set(state["modules"]) == {"G", "D", "G_ema"}
     assert all(h["loss_G_hue"] > 0 for h in run.history)
-    bundle = load_bundle(tiny_runs / "gan_ema")
+    pipeline = load_pipeline(tiny_runs / "gan_ema")
     ema_weights = {k[len("module."):]: v for k, v in state["modules"]["G_ema"].items() if k.startswith("module.")}
-    if bundle["epoch"] == 2:
-        assert all(torch.equal(bundle["generator"]["state_dict"][k], v) for k, v in ema_weights.items())
-    assert bundle["generator"]["prefill"] is True
+    if pipeline.epoch == 2:
+        assert all(torch.equal(pipeline.generator.state_dict[k], v) for k, v in ema_weights.items())
+    assert pipeline.generator.prefill is True
     gan_training.train({**cfg, "epochs": 3}, split_dataset, tiny_runs, progress=False)
     assert "resuming gan_ema after epoch 2" in capsys.readouterr().out
 

@@ -1,13 +1,13 @@
 """`make bench`: every contender on the sample test split, one table of score and speed.
 
-    python -m helpers.bench [--epochs 8] [--size 128] [--out runs/bench-<time>]
+    python scripts/bench.py [--epochs 8] [--size 128] [--out runs/bench-<time>] [--memory-only]
 
 Contenders, all scored with the exact DACON score on data/sample/test_*:
     input unchanged            the damaged input as the answer
     gray + Telea               the input with the predicted lost region inpainted by OpenCV
     gray oracle                the exact grayscale of the truth (perfect inpainting, no colour)
     seed recipe                notebook 04's defaults (gray in, RGB out, BCE + 100 x L1)
-    project recipe             gan_training.PROJECT_RECIPE
+    project recipe             notebooks/params/project_recipe.yaml
     shipped default model      models/restorer_v1.pt, as `python -m helpers.predict` uses it
 The two recipes train for the same budget (epochs, image size, batch) on the same mask
 model, which the bench trains first. Speed is images/s of the whole pipeline at 512x512
@@ -34,30 +34,28 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from . import REPO_ROOT, gan_training, mask_training
-from .dacon_data import IMAGE_SIZE, data_dir, read_test_csv
-from .files import atomic_write
-from .images import read_gray, read_rgb, save_png, to_gray
-from .inpaint import telea
-from .mask_training import load_mask_model
-from .masking import mask_logits, predict_mask
-from .predict import restore_folder
-from .pretrained import DEFAULT_MODEL
-from .restore import Restorer, compose_full, generator_output
-from .score import score_folders
-from .splits import write_split
-from .tables import to_markdown
+from helpers import PHOTOS_DIR, REPO_ROOT, gan_training, mask_training, recipes
+from helpers.dacon_data import data_dir, read_test_csv
+from helpers.files import atomic_write
+from helpers.images import read_gray, read_rgb, save_png, to_gray
+from helpers.inpaint import telea
+from helpers.masking import mask_logits, predict_mask
+from helpers.pipeline_file import MaskSpec, load_mask
+from helpers.predict import restore_folder
+from helpers.pretrained import DEFAULT_MODEL
+from helpers.restore import Restorer, compose_full, generator_output
+from helpers.sample_data import list_photos
+from helpers.score import score_folders
+from helpers.splits import write_split
+from helpers.tables import to_markdown
 
-MASK_BUDGET = dict(size=256, batch_size=8, epochs=3, num_workers=1, checkpoint_every=3)
 
-
-def gray_answers(test_inputs: list[Path], gt_dir: Path, out_dir: Path, mask_model, mask_record) -> dict[str, Path]:
+def gray_answers(test_inputs: list[Path], gt_dir: Path, out_dir: Path, mask_model, spec: MaskSpec) -> dict[str, Path]:
     """Write the three answers that need no generator; returns {contender: folder}."""
     folders = {k: out_dir / k for k in ("input unchanged", "gray + Telea", "gray oracle")}
-    scale = mask_record["size"] / IMAGE_SIZE[0]
     for path in tqdm(test_inputs, desc="baselines", leave=False):
         gray = read_gray(path)
-        mask = predict_mask(mask_model, gray, scale, mask_record["threshold"])
+        mask = predict_mask(mask_model, gray, spec.scale, spec.threshold)
         answers = {"input unchanged": gray, "gray + Telea": telea(gray, mask),
                    "gray oracle": to_gray(read_rgb(gt_dir / path.name))}
         for k, g in answers.items():
@@ -91,7 +89,8 @@ def compare_backends(fast: Restorer, plain: Restorer, inputs: list[Path]) -> dic
     with one and the same mask, the fast path's (mean and 99.9th percentile of the
     per-pixel difference, levels of 255). Mask agreement is reported for information.
     """
-    scale = fast.mask_record["size"] / IMAGE_SIZE[0]
+    scale = fast.mask_spec.scale
+
     def rel(a, b):
         return float((a - b).abs().max()) / max(1.0, float(b.abs().max()))
 
@@ -102,11 +101,11 @@ def compare_backends(fast: Restorer, plain: Restorer, inputs: list[Path]) -> dic
         logit = max(logit, rel(mask_logits(fast.mask_model, gray, scale), mask_logits(plain.mask_model, gray, scale)))
         mask = fast.find_mask(gray)
         agree.append(float((mask == plain.find_mask(gray)).mean()))
-        out_f, base = generator_output(fast.generator, fast.gen_record, gray, mask, fast.tta)
-        out_p, _ = generator_output(plain.generator, plain.gen_record, gray, mask, plain.tta)
+        out_f, base = generator_output(fast.generator, fast.gen_spec, gray, mask, fast.tta)
+        out_p, _ = generator_output(plain.generator, plain.gen_spec, gray, mask, plain.tta)
         raw = max(raw, rel(out_f, out_p))
-        a = compose_full(out_f, fast.gen_record, gray, mask, base)
-        b = compose_full(out_p, plain.gen_record, gray, mask, base)
+        a = compose_full(out_f, fast.gen_spec, gray, mask, base)
+        b = compose_full(out_p, plain.gen_spec, gray, mask, base)
         diffs.append(np.abs(a.astype(np.int16) - b).ravel())
     d = np.concatenate(diffs)
     return {"mask_logit_rel_diff": logit, "generator_raw_rel_diff": raw, "mask_agreement": float(np.mean(agree)),
@@ -116,8 +115,6 @@ def compare_backends(fast: Restorer, plain: Restorer, inputs: list[Path]) -> dic
 def synthetic_photo(width: int, height: int, seed: int = 0) -> np.ndarray:
     """A large gray test photo: an embedded photo upscaled, with one flat-filled lost region."""
     from PIL import Image, ImageDraw
-    from .sample_data import list_photos
-    from . import PHOTOS_DIR
     photo = Image.open(list_photos(PHOTOS_DIR)[seed]).convert("L").resize((width, height), Image.Resampling.BILINEAR)
     ImageDraw.Draw(photo).ellipse((width * 0.4, height * 0.4, width * 0.55, height * 0.6), fill=20)
     return np.asarray(photo)
@@ -154,17 +151,19 @@ def peak_rss(cases=MEMORY_CASES, model: Path = DEFAULT_MODEL) -> list[dict]:
 
 
 def train_recipe(name: str, recipe: dict, budget: dict, data, ck_root: Path) -> tuple[Path, float]:
+    """Train one recipe for the budget; (run folder, seconds)."""
     t0 = time.time()
     run = gan_training.train({**recipe, **budget, "run": name}, data, ck_root)
     return run.dir, time.time() - t0
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__.split("\n\n")[0])
+    mask_cpu = recipes.cpu_budget("03_mask_generator")
+    ap = argparse.ArgumentParser(prog="python scripts/bench.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--epochs", type=int, default=8, help="GAN epochs of each recipe (same budget for both)")
     ap.add_argument("--size", type=int, default=128, help="training image size of both recipes")
-    ap.add_argument("--mask-epochs", type=int, default=MASK_BUDGET["epochs"], help="mask model epochs")
-    ap.add_argument("--mask-size", type=int, default=MASK_BUDGET["size"], help="mask model training size")
+    ap.add_argument("--mask-epochs", type=int, default=mask_cpu["epochs"], help="mask model epochs (make run's)")
+    ap.add_argument("--mask-size", type=int, default=mask_cpu["image_size"], help="mask model training size")
     ap.add_argument("--out", default=None, help="output folder (default runs/bench-<time>)")
     ap.add_argument("--memory-only", action="store_true", help="only the peak-memory measurement")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
@@ -173,7 +172,7 @@ def main(argv=None) -> int:
         memory = pd.DataFrame(peak_rss())
         print(memory.to_string(index=False))
         return 0
-    mask_budget = {**MASK_BUDGET, "epochs": args.mask_epochs, "size": args.mask_size,
+    mask_budget = {**mask_cpu, "epochs": args.mask_epochs, "image_size": args.mask_size,
                    "checkpoint_every": args.mask_epochs}
     out = Path(args.out or REPO_ROOT / "runs" / time.strftime("bench-%Y%m%d-%H%M%S"))
     data = data_dir()
@@ -188,19 +187,20 @@ def main(argv=None) -> int:
     t0 = time.time()
     mask_training.train({**mask_budget, "run": "mask"}, data, ck)
     mask_s = time.time() - t0
-    mask_model, mask_state = load_mask_model(ck / "mask")
+    mask_file = load_mask(ck / "mask")
 
     print("== baselines")
-    answers = gray_answers(test_inputs, gt_dir, out / "predictions", mask_model, mask_state)
+    answers = gray_answers(test_inputs, gt_dir, out / "predictions", mask_file.mask.network(), mask_file.mask)
     rows = []
     for name, folder in answers.items():
         _, summary = score_folders(folder, gt_dir, input_dir, progress=False)
         rows.append({"contender": name, **summary})
 
-    budget = dict(epochs=args.epochs, size=args.size, batch_size=8, num_workers=1, val_limit=0,
+    budget = dict(epochs=args.epochs, image_size=args.size, batch_size=8, num_workers=1, val_limit=0,
                   checkpoint_every=args.epochs)
     pipelines = {}
-    for name, recipe in (("seed recipe", gan_training.SEED_RECIPE), ("project recipe", gan_training.PROJECT_RECIPE)):
+    for name in ("seed recipe", "project recipe"):
+        recipe = recipes.recipe(name.split()[0])
         print(f"== {name}: {args.epochs} epochs at {args.size} px")
         run_dir, train_s = train_recipe(name.split()[0], recipe, budget, data, ck)
         pipelines[name] = (run_dir, train_s)
@@ -224,7 +224,7 @@ def main(argv=None) -> int:
                                 "mask_agreement", "mask_logit_rel_diff", "generator_raw_rel_diff"]]
     memory = [] if args.no_memory or not DEFAULT_MODEL.exists() else peak_rss()
     settings = {"epochs": args.epochs, "size": args.size, "mask_budget": mask_budget, "budget": budget,
-                "seed_recipe": gan_training.SEED_RECIPE, "project_recipe": gan_training.PROJECT_RECIPE,
+                "seed_recipe": recipes.recipe("seed"), "project_recipe": recipes.recipe("project"),
                 "torch_threads": torch.get_num_threads(), "mask_train_s": mask_s}
     atomic_write(out / "bench.json", lambda tmp: Path(tmp).write_text(
         json.dumps({"settings": settings, "rows": table.to_dict(orient="records"), "memory": memory},
