@@ -114,3 +114,27 @@ def aggregate(scores: list[ImageScore]) -> dict:
         raise ValueError("no images to score")
     means = {k: float(np.mean([getattr(s, k) for s in scores])) for k in WEIGHTS}
     return {**means, "score": sum(WEIGHTS[k] * means[k] for k in WEIGHTS), "n": len(scores)}
+
+
+# Not part of the score: how far the predicted hue is from the truth's where the truth has
+# colour (OpenCV HSV saturation and value at least 0.2 of their range), in degrees.
+COLOURED = 51  # 0.2 x 255
+
+
+def hue_errors(true: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """Per-pixel hue difference in degrees (0..180) over the truth's coloured pixels."""
+    _check(true, pred)
+    t = cv2.cvtColor(true, cv2.COLOR_RGB2HSV)
+    p = cv2.cvtColor(pred, cv2.COLOR_RGB2HSV)
+    coloured = (t[..., 1] >= COLOURED) & (t[..., 2] >= COLOURED)
+    d = np.abs(t[..., 0][coloured].astype(np.int16) - p[..., 0][coloured]) * 2  # OpenCV hue is degrees / 2
+    return np.minimum(d, 360 - d).astype(np.uint16)
+
+
+def hue_error_summary(histogram: np.ndarray) -> dict:
+    """Median hue error and the share within 20 degrees, from a 181-bin histogram of hue_errors."""
+    total = int(histogram.sum())
+    if total == 0:  # no coloured pixel in any truth
+        return {"hue_err": None, "hue_within_20": None}
+    cdf = np.cumsum(histogram)
+    return {"hue_err": float(np.searchsorted(cdf, total / 2)), "hue_within_20": float(cdf[20] / total)}

@@ -59,8 +59,9 @@ def split_sources(photos: list[Path], test_frac: float, seed: int) -> dict[str, 
     return {"test": [photos[i] for i in order[:n_test]], "train": [photos[i] for i in order[n_test:]]}
 
 
-@lru_cache(maxsize=None)
-def _load_photo(path: str) -> Image.Image:
+@lru_cache(maxsize=64)
+def load_photo(path: str) -> Image.Image:
+    """A photo upright (EXIF orientation applied) in RGB; cached, since crops are drawn from it repeatedly."""
     return ImageOps.exif_transpose(open_image(path)).convert("RGB")
 
 
@@ -87,7 +88,7 @@ def make_example(task: tuple) -> dict:
     """Build, write and describe one example (runs in a worker process)."""
     out, split, index, count, source, seed = task
     rng = np.random.default_rng([seed, SPLIT_CODE[split], index])
-    gt, (x0, y0, side, flipped) = random_crop(_load_photo(source), rng)
+    gt, (x0, y0, side, flipped) = random_crop(load_photo(source), rng)
     damage = sample_damage(rng, SIZE)
     name = image_name(split, index, count)
     save_png(gt, Path(out) / f"{split}_gt" / name)
@@ -182,7 +183,7 @@ def build(out: str | os.PathLike = SAMPLE_DIR, n_train: int = 400, n_test: int =
         return out
 
     for p in photos:  # fail on a bad photo now, by name, before any work starts
-        _load_photo(str(p))
+        load_photo(str(p))
     sources = split_sources(photos, test_frac, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_builds(out.parent, out.name)

@@ -17,13 +17,14 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
 from .dacon_data import lost_region_mask
 from .files import atomic_write
 from .images import ImageFileError, read_gray, read_rgb
-from .metrics import aggregate, score_image
+from .metrics import aggregate, hue_error_summary, hue_errors, score_image
 
 
 class ScoreError(ValueError):
@@ -44,6 +45,7 @@ def score_folders(pred_dir, gt_dir, input_dir, progress: bool = True) -> tuple[p
     if not names:
         raise ScoreError([f"{input_dir}: no .png inputs to score"])
     rows, scores, problems = [], [], []
+    hue_hist = np.zeros(181, np.int64)
     for name in tqdm(names, desc="scoring", disable=not progress):
         try:
             gt = read_rgb(gt_dir / name)
@@ -51,7 +53,10 @@ def score_folders(pred_dir, gt_dir, input_dir, progress: bool = True) -> tuple[p
             inp = read_gray(input_dir / name, size)
             pred = read_rgb(pred_dir / name, size, allow_convert=True)
             scores.append(score_image(gt, pred, lost_region_mask(inp, gt)))
-            rows.append({"name": name, **scores[-1].as_dict()})
+            errors = hue_errors(gt, pred)
+            hue_hist += np.bincount(errors, minlength=181)
+            rows.append({"name": name, **scores[-1].as_dict(),
+                         "hue_err": float(np.median(errors)) if errors.size else None})
         except ImageFileError as e:  # names its own file
             problems.append(str(e))
         except ValueError as e:  # no lost region, undefined score...
@@ -59,12 +64,14 @@ def score_folders(pred_dir, gt_dir, input_dir, progress: bool = True) -> tuple[p
     if problems:
         raise ScoreError(problems)
     table = pd.DataFrame(rows)
-    return table, aggregate(scores)
+    return table, {**aggregate(scores), **hue_error_summary(hue_hist)}
 
 
 def format_summary(summary: dict) -> str:
     return (f"{summary['n']} images   S {summary['S']:.4f}   M {summary['M']:.4f}   "
-            f"C {summary['C']:.4f}   Score {summary['score']:.4f}")
+            f"C {summary['C']:.4f}   Score {summary['score']:.4f}"
+            + (f"   (median hue error {summary['hue_err']:.0f} deg on coloured pixels, "
+               f"{summary['hue_within_20']:.0%} within 20 deg)" if summary.get("hue_err") is not None else ""))
 
 
 def main(argv=None) -> int:

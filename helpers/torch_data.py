@@ -57,3 +57,48 @@ class RestorationDataset(Dataset):
             t = torch.from_numpy(np.array(a)).float() / 255.0  # a copy: PIL arrays are read-only
             item[k] = t.flip(-1) if flip else t
         return item
+
+
+class InpaintingCrops(Dataset):
+    """Damaged crops drawn on the fly: {'input': Telea-prefilled gray, 'mask', 'target': true gray}, (1, C, C).
+
+    Each item takes one image (a training truth, or a random 512 crop of an extra photo),
+    turns it gray as the competition did, draws one lost region on it (helpers.damage),
+    prefills the region with Telea and crops `crop` pixels around the region at full
+    scale. Items depend on (seed, epoch, index) only, so a resumed run sees the same
+    crops, and every epoch new ones: set `epoch` before iterating.
+    """
+
+    def __init__(self, truths: list[str], extra_photos: list[str], crop: int, samples: int, seed: int):
+        self.truths, self.extra, self.crop, self.samples, self.seed = truths, extra_photos, crop, samples, seed
+        self.epoch = 0
+        if not truths and not extra_photos:
+            raise ValueError("no images to draw damaged crops from")
+
+    def __len__(self) -> int:
+        return self.samples
+
+    def _image(self, rng: np.random.Generator) -> np.ndarray:
+        k = int(rng.integers(len(self.truths) + len(self.extra)))
+        if k < len(self.truths):
+            return read_rgb(self.truths[k], IMAGE_SIZE)
+        from .sample_data import load_photo, random_crop
+        return random_crop(load_photo(self.extra[k - len(self.truths)]), rng)[0]
+
+    def __getitem__(self, i: int) -> dict:
+        from .damage import apply_damage, sample_damage
+        from .images import to_gray
+        rng = np.random.default_rng([self.seed, self.epoch, i])
+        gray = to_gray(self._image(rng))
+        damage = sample_damage(rng, IMAGE_SIZE[0])
+        mask = damage.mask
+        prefill = telea(apply_damage(gray, damage), mask)
+        ys, xs = np.nonzero(mask)
+        c = self.crop
+        cy = int(np.clip(rng.integers(ys.min(), ys.max() + 1) - c // 2, 0, gray.shape[0] - c))
+        cx = int(np.clip(rng.integers(xs.min(), xs.max() + 1) - c // 2, 0, gray.shape[1] - c))
+        window = (slice(cy, cy + c), slice(cx, cx + c))
+        arrays = {"input": prefill[window], "mask": mask[window].astype(np.uint8) * 255, "target": gray[window]}
+        flip = bool(rng.random() < 0.5)
+        return {k: torch.from_numpy(np.ascontiguousarray(a[:, ::-1] if flip else a)).float()[None] / 255.0
+                for k, a in arrays.items()}
