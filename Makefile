@@ -37,9 +37,9 @@ run: data
 		echo "== $$nb -> $(RUN_DIR)/ $$(test -f $$params && echo "(parameters: $$params)")"; \
 		start=$$(date +%s); \
 		$(PY) -m papermill --kernel $(KERNEL) --progress-bar \
-			$$( [ $$name = 04_gan_training ] && echo "-f notebooks/params/project_recipe.yaml") \
+			$$( [ $$name = 05_gan_training ] && echo "-f notebooks/params/project_recipe.yaml") \
 			$$(test -f $$params && echo "-f $$params") \
-			$$( [ $$name = 05_inference_and_zip ] && echo "-p OUT_DIR $(RUN_DIR)/submission") \
+			$$( [ $$name = 06_inference_and_zip ] && echo "-p OUT_DIR $(RUN_DIR)/submission") \
 			$$nb $(RUN_DIR)/$$name.ipynb || exit 1; \
 		echo "== $$name took $$(( $$(date +%s) - start )) s"; \
 	done

@@ -24,8 +24,8 @@ Networks and training:
     torch_data     the PyTorch dataset (input, truth, mask)
     training       the training skeleton every network shares (resume, loop, checkpoints)
     mask_training  the mask model's stage (notebook 03)
-    inpainter_training  the learned inpainter's stage
-    gan_training   the generator's stage, pix2pix (notebook 04)
+    inpainter_training  the learned inpainter's stage (notebook 04)
+    gan_training   the generator's stage, pix2pix (notebook 05)
     chroma_bins    colour as a classification over quantised chroma (Zhang et al. 2016)
     hue            a differentiable hue histogram (the score's C made soft)
 Inference:
@@ -45,4 +45,5 @@ __version__ = "0.2.0"
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PHOTOS_DIR = REPO_ROOT / "data" / "photos"
+EXTRA_PHOTOS_DIR = REPO_ROOT / "data" / "photos_extra"  # training-only photos
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"

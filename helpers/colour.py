@@ -1,5 +1,8 @@
 """Turning a generator's output into the restored RGB image, for each output recipe.
 
+Two steps: `decode` turns the raw output into three channels in [0, 1] at the
+generator's resolution, `compose` builds the image from them and the known input.
+
 "rgb"    the seed's recipe: the generator's three channels are the RGB image.
 "ycbcr"  keep what is known: the channels are (Y, Cb, Cr) in JPEG's full-range YCbCr,
          whose Y is the luma PIL's convert('L') computes (ITU-R 601-2). The input
@@ -11,14 +14,37 @@
          region_luma="base" ignores the generator's luminance altogether and keeps
          `base` (the Telea fill) inside the region: colour is all it adds.
 
-All tensors are float in [0, 1], shaped (N, C, H, W).
+Chroma is regressed (chroma="regress": two channels through a sigmoid) or classified
+(chroma="bins": one logit per quantised chroma bin, decoded by their annealed mean,
+helpers.chroma_bins). All tensors are float in [0, 1], shaped (N, C, H, W).
 """
 from __future__ import annotations
 
 import torch
 
+from . import chroma_bins
+
 OUTPUTS = ("rgb", "ycbcr")
 REGION_LUMA = ("generator", "base")
+CHROMA = ("regress", "bins")
+
+
+def out_channels(output: str, chroma: str) -> int:
+    """How many channels the generator outputs for a recipe."""
+    return 1 + chroma_bins.Q if (output, chroma) == ("ycbcr", "bins") else 3
+
+
+def decode(raw: torch.Tensor, output: str, chroma: str = "regress") -> torch.Tensor:
+    """(N, 3, h, w) in [0, 1] from the generator's raw output: RGB, or (luma correction, Cb, Cr)."""
+    if chroma not in CHROMA:
+        raise ValueError(f"chroma must be one of {CHROMA}, got {chroma!r}")
+    if output == "rgb":
+        if chroma != "regress":
+            raise ValueError("chroma='bins' needs output='ycbcr'")
+        return torch.sigmoid(raw)
+    if chroma == "bins":
+        return torch.cat([raw[:, :1], chroma_bins.annealed_mean(raw[:, 1:])], dim=1)
+    return torch.cat([raw[:, :1], torch.sigmoid(raw[:, 1:])], dim=1)
 
 _TO_YCBCR = torch.tensor([[0.299, 0.587, 0.114],
                           [-0.168736, -0.331264, 0.5],
@@ -38,11 +64,11 @@ def ycbcr_to_rgb(ycc: torch.Tensor) -> torch.Tensor:
     return torch.einsum("ij,njhw->nihw", _TO_RGB.to(ycc), centred)
 
 
-def compose(raw: torch.Tensor, gray: torch.Tensor, mask: torch.Tensor, output: str,
+def compose(decoded: torch.Tensor, gray: torch.Tensor, mask: torch.Tensor, output: str,
             base: torch.Tensor | None = None, region_luma: str = "generator") -> torch.Tensor:
-    """The restored RGB image in [0, 1] from the generator's raw output.
+    """The restored RGB image in [0, 1] from the decoded generator output.
 
-    raw: (N, 3, H, W) generator output; gray: (N, 1, H, W) the damaged input; mask:
+    decoded: (N, 3, H, W) from `decode`; gray: (N, 1, H, W) the damaged input; mask:
     (N, 1, H, W) lost region in [0, 1] (soft masks blend); base: the luminance the
     generator saw inside the region (default: `gray` itself); region_luma: "generator"
     (base + the generator's correction) or "base" (base alone).
@@ -50,10 +76,10 @@ def compose(raw: torch.Tensor, gray: torch.Tensor, mask: torch.Tensor, output: s
     if region_luma not in REGION_LUMA:
         raise ValueError(f"region_luma must be one of {REGION_LUMA}, got {region_luma!r}")
     if output == "rgb":
-        return torch.sigmoid(raw)
+        return decoded
     if output == "ycbcr":
         base = gray if base is None else base
-        inside = base if region_luma == "base" else (base + raw[:, :1]).clamp(0, 1)
+        inside = base if region_luma == "base" else (base + decoded[:, :1]).clamp(0, 1)
         y = mask * inside + (1 - mask) * gray
-        return ycbcr_to_rgb(torch.cat([y, torch.sigmoid(raw[:, 1:])], dim=1)).clamp(0, 1)
+        return ycbcr_to_rgb(torch.cat([y, decoded[:, 1:]], dim=1)).clamp(0, 1)
     raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")

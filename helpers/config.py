@@ -38,7 +38,7 @@ class DataLocation:
 
 @dataclass(frozen=True)
 class RunsLocation:
-    """Where training runs live (notebooks 03-05)."""
+    """Where training runs live (notebooks 03-06)."""
     checkpoint_root: str = setting("", resume=FREE, help="empty: drive_checkpoints/ (Google Drive in Colab)")
 
 
@@ -136,11 +136,16 @@ class InpainterConfig(TrainConfig):
 
 @dataclass(frozen=True)
 class GanConfig(TrainConfig):
-    """Notebook 04: the pix2pix generator (an smp U-Net) against a PatchGAN. Defaults: the seed's recipe."""
+    """Notebook 05: the pix2pix generator (an smp U-Net) against a PatchGAN. Defaults: the seed's recipe."""
     run: str = setting("gan", resume=FREE, help="run folder name under the checkpoint root")
     mask_run: str = setting("mask", help="the mask model's run (notebook 03)")
+    inpainter_run: str = setting("", resume=FREE, help="the learned inpainter's run (notebook 04) whose fill the "
+                                                        "pipeline keeps in the region (with PREFILL); empty: Telea's")
     output: str = setting("rgb", recipe=True, inference=True,
                           help='"rgb": the seed\'s recipe; "ycbcr": keep the known luminance')
+    chroma: str = setting("regress", recipe=True, inference=True,
+                          help='"regress": two chroma channels (L1); "bins": a class per chroma bin (needs ycbcr)')
+    ce_weight: float = setting(1.0, recipe=True, help="weight of the rebalanced chroma-bin cross-entropy (chroma bins)")
     mask_input: bool = setting(False, recipe=True, inference=True,
                                help="give the generator the lost region as a second channel")
     lr_g: float = setting(1e-4, recipe=True)
@@ -163,7 +168,7 @@ class GanConfig(TrainConfig):
 
 @dataclass(frozen=True)
 class InferenceConfig:
-    """Notebook 05: restore the test inputs, zip and score them."""
+    """Notebook 06: restore the test inputs, zip and score them."""
     run: str = setting("gan", resume=FREE, help='the GAN run whose best.pt restores the images; "default": the shipped model')
     out_dir: str = setting("", resume=FREE, help="empty: <run folder>/submission (runs/default-submission for the shipped model)")
     allow_incomplete: bool = setting(False, resume=FREE, help="write the zip even if some test images failed")
@@ -174,8 +179,9 @@ NOTEBOOK_CONFIGS = {
     "01_data_exploration": (DataLocation, ExplorationConfig),
     "02_dataset_split": (DataLocation, SplitConfig),
     "03_mask_generator": (DataLocation, RunsLocation, MaskConfig, Examples),
-    "04_gan_training": (DataLocation, RunsLocation, GanConfig),
-    "05_inference_and_zip": (DataLocation, RunsLocation, InferenceConfig, Examples),
+    "04_inpainter": (DataLocation, RunsLocation, InpainterConfig, Examples),
+    "05_gan_training": (DataLocation, RunsLocation, GanConfig),
+    "06_inference_and_zip": (DataLocation, RunsLocation, InferenceConfig, Examples),
 }
 
 

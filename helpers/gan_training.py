@@ -1,4 +1,4 @@
-"""Training the generator (notebook 04): an smp U-Net against a PatchGAN, pix2pix style.
+"""Training the generator (notebook 05): an smp U-Net against a PatchGAN, pix2pix style.
 
 The seed's recipe is the default (helpers.config.GanConfig): gray in, RGB out,
 adversarial BCE + 100 x L1, Adam 1e-4 (G) / 2e-4 (D), betas (0.5, 0.999). Other
@@ -7,6 +7,9 @@ recipes are settings (helpers.recipes names them):
     mask_input=True     the lost region as a second input channel
     adv_start_epoch=k   L1 only before epoch k, then the GAN (adv_weight=0: never)
     prefill=True        show the generator the region Telea-filled (helpers.inpaint)
+    chroma="bins"       classify chroma over quantised bins with a rebalanced cross-entropy
+                        and decode the annealed mean (helpers.chroma_bins), instead of
+                        regressing it with L1 alone; ce_weight weighs that loss
     hue_weight=w        add w x the soft hue-histogram loss (helpers.hue), the score's C
     tta=True            validate (and later infer) with flip test-time augmentation
     region_luma="base"  keep the (prefilled) input's luminance inside the region too;
@@ -14,8 +17,10 @@ recipes are settings (helpers.recipes names them):
     ema=d               validate and keep an exponential moving average of the generator's
                         weights (decay d per step; 0: off), which steadies the colours
 Validation runs the whole pipeline as inference does, with the lost region found by
-the mask model of notebook 03, and reports the DACON score and its parts. best.pt is a
-complete pipeline (helpers.pipeline_file, kind "restorer").
+the mask model of notebook 03 (and, with inpainter_run, filled by the learned inpainter
+of notebook 04), and reports the DACON score, its parts and the median hue error on the
+truths' coloured pixels. best.pt is a complete pipeline (helpers.pipeline_file, kind
+"restorer"), the inpainter included.
 """
 from __future__ import annotations
 
@@ -28,15 +33,16 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from . import checkpoints
-from .colour import OUTPUTS, REGION_LUMA, compose
+from . import chroma_bins
+from .colour import CHROMA, OUTPUTS, REGION_LUMA, compose, decode, out_channels, rgb_to_ycbcr
 from .config import ConfigError, GanConfig, as_dict, make
 from .dacon_data import data_dir, load_pair, lost_region_mask
 from .hue import hue_correlation_loss
 from .images import save_png
 from .masking import predict_mask
-from .metrics import WEIGHTS, ImageScore, UndefinedScore, score_image
+from .metrics import WEIGHTS, ImageScore, UndefinedScore, hue_error_summary, hue_errors, score_image
 from .models import PatchDiscriminator, build_network, device
-from .pipeline_file import GeneratorSpec, MaskSpec, PipelineFile, load_mask
+from .pipeline_file import GeneratorSpec, MaskSpec, PipelineFile, load_inpainter, load_mask
 from .restore import colourise, generator_input
 from .splits import read_split
 from .torch_data import RestorationDataset
@@ -54,13 +60,17 @@ def validation_set(rows, mask_model, mask: MaskSpec, progress: bool) -> list[dic
     return items
 
 
-def validate(generator, spec: GeneratorSpec, items: list[dict], progress: bool) -> tuple[dict, list]:
-    """Mean S, M, C, score over the validation items, and (input, prediction, truth) of the first few."""
+def validate(generator, spec: GeneratorSpec, items: list[dict], progress: bool,
+             inpainter=None) -> tuple[dict, list]:
+    """Mean S, M, C, score and the median hue error over the validation items, and
+    (input, prediction, truth) of the first few."""
     generator.eval()
     scores, shown, undefined = [], [], []
+    hue_hist = np.zeros(181, np.int64)
     for it in tqdm(items, desc="validate", disable=not progress, leave=False):
         gray, gt = load_pair(it["input"], it["gt"])
-        pred = colourise(generator, spec, gray, it["mask"], spec.tta)
+        pred = colourise(generator, spec, gray, it["mask"], spec.tta, inpainter)
+        hue_hist += np.bincount(hue_errors(gt, pred), minlength=181)
         try:
             scores.append(score_image(gt, pred, lost_region_mask(gray, gt)))
         except UndefinedScore:  # a degenerate (constant) prediction: counted as 0, not NaN
@@ -73,6 +83,8 @@ def validate(generator, spec: GeneratorSpec, items: list[dict], progress: bool) 
               f"counted as 0: {', '.join(undefined[:5])}")
     means = {k: float(np.mean([getattr(s, k) for s in scores])) for k in WEIGHTS}
     means["score"] = sum(WEIGHTS[k] * means[k] for k in WEIGHTS)
+    hue = hue_error_summary(hue_hist)
+    means["hue_err"] = hue["hue_err"] if hue["hue_err"] is not None else float("nan")
     return means, shown
 
 
@@ -82,22 +94,32 @@ def sample_grid(shown: list) -> np.ndarray:
     return np.concatenate(rows, axis=0)
 
 
-def start_from_gray(G) -> None:
-    """Zero the output layer: the untrained generator answers mid-gray (zero chroma), not noise."""
+def start_from_gray(G, chroma: str = "regress") -> None:
+    """Zero the output layer: the untrained generator answers gray (zero chroma), not noise.
+
+    With chroma bins the bias makes the bins next to gray the likeliest, so the annealed
+    mean starts at gray too."""
     head = G.segmentation_head[0]
     torch.nn.init.zeros_(head.weight)
     torch.nn.init.zeros_(head.bias)
+    if chroma == "bins":
+        with torch.no_grad():
+            d2 = ((chroma_bins.CENTRES - 0.5) ** 2).sum(dim=1)
+            head.bias[1:] = -d2 / (2 * chroma_bins.SIGMA ** 2)
 
 
-def train_step(G, D, opt_g, opt_d, batch: dict, cfg: GanConfig, adversarial: bool) -> dict:
-    """One pix2pix update: D on real vs fake pairs, then G on fooling D + weighted L1 (+ hue).
+def train_step(G, D, opt_g, opt_d, batch: dict, cfg: GanConfig, adversarial: bool,
+               bin_weights: torch.Tensor | None = None) -> dict:
+    """One pix2pix update: D on real vs fake pairs, then G on fooling D + weighted L1 (+ hue,
+    + the rebalanced chroma-bin cross-entropy with chroma="bins").
 
     D is frozen during G's update (as pix2pix does): its gradients there would be thrown away.
     """
     dev = next(G.parameters()).device
     gray, mask, gt, base = (batch[k].to(dev) for k in ("input", "mask", "gt", "base"))
     cond = generator_input(base, mask, cfg.mask_input)
-    fake = compose(G(cond), gray, mask, cfg.output, base, cfg.region_luma)
+    raw = G(cond)
+    fake = compose(decode(raw, cfg.output, cfg.chroma), gray, mask, cfg.output, base, cfg.region_luma)
     loss_d = torch.zeros(())
     if adversarial:
         real_logits, fake_logits = D(cond, gt), D(cond, fake.detach())
@@ -113,13 +135,29 @@ def train_step(G, D, opt_g, opt_d, batch: dict, cfg: GanConfig, adversarial: boo
         logits = D(cond, fake)
         loss_adv = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
     loss_hue = hue_correlation_loss(fake, gt) if cfg.hue_weight > 0 else torch.zeros(())
-    loss_g = cfg.adv_weight * loss_adv + cfg.l1_weight * loss_l1 + cfg.hue_weight * loss_hue
+    loss_ce = torch.zeros(())
+    if cfg.chroma == "bins":
+        loss_ce = chroma_bins.classification_loss(raw[:, 1:], rgb_to_ycbcr(gt)[:, 1:], bin_weights.to(dev))
+    loss_g = (cfg.adv_weight * loss_adv + cfg.l1_weight * loss_l1 + cfg.hue_weight * loss_hue
+              + cfg.ce_weight * loss_ce)
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     opt_g.step()
     D.requires_grad_(True)
     return {"loss_G_adv": loss_adv.item(), "loss_G_l1": loss_l1.item(), "loss_G_hue": loss_hue.item(),
-            "loss_D": loss_d.item()}
+            "loss_G_ce": loss_ce.item(), "loss_D": loss_d.item()}
+
+
+def bin_weights_from(rows, size: int, limit: int = 256) -> torch.Tensor:
+    """Class rebalancing weights from the chroma of (up to `limit`) training truths at `size` px."""
+    from PIL import Image
+    from .images import read_rgb
+
+    def chromas():
+        for path in list(rows.gt_image_path_abs)[:limit]:
+            rgb = np.array(Image.fromarray(read_rgb(path)).resize((size, size), Image.Resampling.BILINEAR))
+            yield rgb_to_ycbcr(torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255)[:, 1:]
+    return chroma_bins.rebalancing_weights(chroma_bins.bin_frequencies(chromas()))
 
 
 class GanStage(Stage):
@@ -131,19 +169,25 @@ class GanStage(Stage):
             raise ConfigError(f"output must be one of {OUTPUTS}, got {cfg.output!r}")
         if cfg.region_luma not in REGION_LUMA:
             raise ConfigError(f"region_luma must be one of {REGION_LUMA}, got {cfg.region_luma!r}")
+        if cfg.chroma not in CHROMA or (cfg.chroma == "bins" and cfg.output != "ycbcr"):
+            raise ConfigError(f"chroma must be one of {CHROMA} ('bins' with output 'ycbcr'), got {cfg.chroma!r}")
         super().__init__(cfg, data_root, checkpoint_root, progress)
         root = data_dir(data_root)
         self.train_rows = read_split(root, "train_split.csv")  # fails now, by name, if notebook 02 has not run
         self.val_rows = read_split(root, "val_split.csv", cfg.val_limit)
-        self.mask_file = load_mask(Path(checkpoint_root or checkpoints.storage_root()) / cfg.mask_run)
+        runs = Path(checkpoint_root or checkpoints.storage_root())
+        self.mask_file = load_mask(runs / cfg.mask_run)
         self.mask_model = self.mask_file.mask.network().to(device())
+        self.inpainter_file = load_inpainter(runs / cfg.inpainter_run) if cfg.inpainter_run else None
+        self.inpainter = self.inpainter_file.inpainter.network().to(device()) if self.inpainter_file else None
 
     def build(self, provenance):
         cfg = self.cfg
         in_ch = 2 if cfg.mask_input else 1
-        G, arch = build_network(cfg.encoder_name, in_ch, 3, cfg.encoder_weights, cfg.weights_fallback,
-                                (provenance or {}).get("generator"))
-        start_from_gray(G)
+        G, arch = build_network(cfg.encoder_name, in_ch, out_channels(cfg.output, cfg.chroma), cfg.encoder_weights,
+                                cfg.weights_fallback, (provenance or {}).get("generator"))
+        start_from_gray(G, cfg.chroma)
+        self.bin_weights = bin_weights_from(self.train_rows, cfg.image_size) if cfg.chroma == "bins" else None
         D = PatchDiscriminator(in_channels=in_ch + 3)
         dev = device()
         G.to(dev)
@@ -157,7 +201,10 @@ class GanStage(Stage):
             self.modules["G_ema"] = AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
         self.G_out = self.modules["G_ema"].module if cfg.ema else G  # the generator that is validated and kept
         self.spec = GeneratorSpec.from_config(cfg, arch)
-        return {"generator": arch, "mask": self.mask_file.provenance.get("mask")}
+        provenance = {"generator": arch, "mask": self.mask_file.provenance.get("mask")}
+        if self.inpainter_file is not None:
+            provenance["inpainter"] = self.inpainter_file.provenance.get("inpainter")
+        return provenance
 
     def dataset(self):
         return RestorationDataset(self.train_rows, size=self.cfg.image_size, augment=True, prefill=self.cfg.prefill)
@@ -168,13 +215,14 @@ class GanStage(Stage):
     def train_step(self, batch: dict, epoch: int) -> dict:
         cfg = self.cfg
         adversarial = cfg.adv_weight > 0 and epoch >= cfg.adv_start_epoch
-        losses = train_step(self.G, self.D, self.optimizers["G"], self.optimizers["D"], batch, cfg, adversarial)
+        losses = train_step(self.G, self.D, self.optimizers["G"], self.optimizers["D"], batch, cfg, adversarial,
+                            self.bin_weights)
         if cfg.ema:
             self.modules["G_ema"].update_parameters(self.G)
         return losses
 
     def validate(self, epoch: int, run: Run) -> dict:
-        val, shown = validate(self.G_out, self.spec, self.val_items, self.progress)
+        val, shown = validate(self.G_out, self.spec, self.val_items, self.progress, self.inpainter)
         for k in ("S", "M", "C", "score"):
             run.writer.add_scalar(f"val/{k}", val[k], epoch)
         grid = sample_grid(shown)
@@ -185,12 +233,13 @@ class GanStage(Stage):
     def summary(self, epoch: int, m: dict) -> str:
         losses = " ".join(f"{k.removeprefix('loss_')} {v:.4f}" for k, v in m.items() if k.startswith("loss_"))
         return (f"epoch {epoch}: {losses} | val score {m['score']:.4f} (S {m['S']:.4f} M {m['M']:.4f} "
-                f"C {m['C']:.4f}) | {m['seconds']:.0f}s")
+                f"C {m['C']:.4f}, hue error {m['hue_err']:.0f} deg) | {m['seconds']:.0f}s")
 
     def best_file(self, epoch: int, metrics: dict, run: Run) -> PipelineFile:
         generator = GeneratorSpec(**{**vars(self.spec), "state_dict": self.G_out.state_dict()})
-        return PipelineFile(generator=generator, mask=self.mask_file.mask, epoch=epoch, metrics=metrics,
-                            config=as_dict(self.cfg), provenance=run.provenance)
+        inpainter = self.inpainter_file.inpainter if self.inpainter_file is not None else None
+        return PipelineFile(generator=generator, mask=self.mask_file.mask, inpainter=inpainter, epoch=epoch,
+                            metrics=metrics, config=as_dict(self.cfg), provenance=run.provenance)
 
 
 def train(config: GanConfig | dict, data_root=None, checkpoint_root=None, progress: bool = True) -> Run:

@@ -4,7 +4,7 @@ Target: input != gray(truth), the score's own mask. Loss: BCE with logits, AdamW
 cosine decay. Validation each epoch: IoU and Dice at full resolution, of the network's
 thresholded mask ("coarse") and after snapping to the flat fill (what inference uses).
 best.pt keeps the model with the best snapped IoU (helpers.pipeline_file, kind
-"mask_model") and is what notebooks 04 and 05 load. Settings: helpers.config.MaskConfig.
+"mask_model") and is what notebooks 05 and 06 load. Settings: helpers.config.MaskConfig.
 """
 from __future__ import annotations
 

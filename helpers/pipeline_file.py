@@ -14,6 +14,9 @@ so a pipeline can be copied anywhere and loaded without the run folders it came 
 `arch` rebuilds the network (smp U-Net encoder, channels); `size` is the image size it
 was trained at, so it runs at `scale` = size / 512 of any image; `provenance` says which
 weights each encoder started from (files before it kept that inside arch / config).
+Weights are float32 as trained, float16, or, to fit a shipped file, int8 with one
+float16 scale per output channel ({"int8": tensor, "scale": tensor} in place of a
+tensor, `quantize`); all come back as float32 when a network is built.
 """
 from __future__ import annotations
 
@@ -48,9 +51,9 @@ class NetworkSpec:
         return self.arch["in_channels"]
 
     def network(self) -> torch.nn.Module:
-        """The network with its weights, float32 (a float16 file is cast back), in eval mode."""
+        """The network with its weights, float32 (float16 and int8 files are cast back), in eval mode."""
         net = model_from_arch(self.arch)
-        net.load_state_dict(self.state_dict)
+        net.load_state_dict(dequantize(self.state_dict))
         return net.float().eval()
 
     def to_dict(self) -> dict:
@@ -75,11 +78,34 @@ class GeneratorSpec(NetworkSpec):
     prefill: bool = False
     region_luma: str = "generator"
     tta: bool = False
+    chroma: str = "regress"
 
     @classmethod
     def from_config(cls, cfg: GanConfig, arch: dict, state_dict=None) -> "GeneratorSpec":
         inference = {k: getattr(cfg, k) for k in field_names(GanConfig, "inference") if k != "image_size"}
         return cls(arch=arch_of(arch), size=cfg.image_size, state_dict=state_dict, **inference)
+
+
+def quantize(state_dict: dict, kind: str) -> dict:
+    """Weights for a smaller file: "float16", or "int8" (weight tensors of two or more dimensions
+    as int8 with a float16 scale per output channel, symmetric; the rest float16)."""
+    out = {}
+    for k, v in dequantize(state_dict).items():
+        if not v.is_floating_point():
+            out[k] = v
+        elif kind == "int8" and v.ndim >= 2:
+            scale = v.abs().amax(dim=tuple(range(1, v.ndim)), keepdim=True).clamp(min=1e-12) / 127
+            out[k] = {"int8": (v / scale).round().clamp(-127, 127).to(torch.int8), "scale": scale.half()}
+        elif kind in ("float16", "int8"):
+            out[k] = v.half()
+        else:
+            raise ValueError(f"weights must be 'float16' or 'int8', got {kind!r}")
+    return out
+
+
+def dequantize(state_dict: dict) -> dict:
+    """Plain tensors again (int8 entries times their scale, as float32)."""
+    return {k: v["int8"].float() * v["scale"].float() if isinstance(v, dict) else v for k, v in state_dict.items()}
 
 
 def arch_of(arch: dict) -> dict:

@@ -9,7 +9,7 @@ large, not grayscale without --convert, out of memory) is reported by name with 
 reason and the others still go through. Input, output and masks folders must be
 separate (not the same, not inside one another). Exit code: 0 all restored, 1 some
 failed, 2 nothing was done (missing folder, no images, clashing or unwritable folders,
-no model). Notebook 05 calls `restore_folder` too.
+no model). Notebook 06 calls `restore_folder` too.
 """
 from __future__ import annotations
 
@@ -234,7 +234,7 @@ def restore_folder(restorer: Restorer, input_paths, output_dir, convert: bool = 
 
 
 def default_run() -> Path:
-    """The shipped pretrained pipeline, else the local GAN run of notebook 04."""
+    """The shipped pretrained pipeline, else the local GAN run of notebook 05."""
     return DEFAULT_MODEL if DEFAULT_MODEL.exists() else storage_root() / "gan"
 
 

@@ -1,6 +1,6 @@
 """Named parameter files: the recipes and budgets, each in one YAML file under notebooks/params/.
 
-    seed_recipe.yaml        the seed's recipe for notebook 04
+    seed_recipe.yaml        the seed's recipe for notebook 05
     project_recipe.yaml     the project's recipe (won on validation lever by lever, README)
     cpu/0N_<name>.yaml      what `make run` changes for a 2-core CPU (a budget, no recipe)
     tiny/0N_<name>.yaml     the tests' and nbval's tiny settings
@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from . import REPO_ROOT
-from .config import GanConfig, MaskConfig, field_names, make
+from .config import GanConfig, InpainterConfig, MaskConfig, field_names, make
 
 PARAMS_DIR = REPO_ROOT / "notebooks" / "params"
 RECIPES = {"seed": "seed_recipe.yaml", "project": "project_recipe.yaml"}
@@ -46,5 +46,6 @@ def recipe(name: str) -> dict:
 def cpu_budget(stage: str) -> dict:
     """What `make run` sets for a 2-core CPU in notebook `stage` ("03_mask_generator"...)."""
     values = read_params(f"cpu/{stage}")
-    make({"03_mask_generator": MaskConfig, "04_gan_training": GanConfig}[stage], values, f"cpu/{stage}.yaml")
+    make({"03_mask_generator": MaskConfig, "04_inpainter": InpainterConfig, "05_gan_training": GanConfig}[stage],
+         values, f"cpu/{stage}.yaml")
     return values

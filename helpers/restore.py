@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .colour import compose
-from .inpaint import telea
+from .colour import compose, decode
+from .inpaint import learned_fill, telea
 from .masking import predict_mask
 from .models import device
 from .pipeline_file import GeneratorSpec, MaskSpec, NetworkSpec, PipelineFile, load_pipeline
@@ -38,32 +38,36 @@ def run_generator(generator: torch.nn.Module, inp: torch.Tensor, tta: bool = Fal
 
 @torch.inference_mode()
 def generator_output(generator: torch.nn.Module, spec: GeneratorSpec, gray: np.ndarray, mask: np.ndarray,
-                     tta: bool = False) -> tuple[torch.Tensor, np.ndarray]:
-    """The generator's raw output at its working scale, (B, 3, h, w) float, and the full-size
-    luminance it builds on inside the region (the input, or its Telea fill), (B, H, W) uint8.
+                     tta: bool = False, inpainter=None) -> tuple[torch.Tensor, np.ndarray]:
+    """The generator's decoded output at its working scale, (B, 3, h, w) in [0, 1]
+    (helpers.colour.decode), and the full-size luminance it builds on inside the region,
+    (B, H, W) uint8: the input, or with spec.prefill its fill (Telea's, or the learned
+    inpainter's when one is given).
 
     gray, mask: a stack (B, H, W) of uint8 images and their bool lost regions. The
     generator runs at its training scale; with spec.prefill it is shown the image
-    with the region Telea-filled at that scale.
+    with the region Telea-filled at that scale, as in training.
     """
     shape = work_shape(*gray.shape[-2:], spec.scale)
     small, small_mask = shrink(gray, shape), shrink(mask.astype(np.uint8) * 255, shape)
     if spec.prefill:
         base_s = np.stack([telea(g, k > 0, grow=1) for g, k in zip(small, small_mask)])
-        base = np.stack([telea(g, k) for g, k in zip(gray, mask)])
+        base = (learned_fill(inpainter, gray, mask) if inpainter is not None
+                else np.stack([telea(g, k) for g, k in zip(gray, mask)]))
     else:
         base_s, base = small, gray
     inp = generator_input(to_tensor(base_s), to_tensor(small_mask), spec.mask_input)
-    return run_generator(generator, inp.to(device_of(generator)), tta).float().cpu(), base
+    raw = run_generator(generator, inp.to(device_of(generator)), tta).float().cpu()
+    return decode(raw, spec.output, spec.chroma), base
 
 
-def compose_full(raw: torch.Tensor, spec: GeneratorSpec, gray: np.ndarray, mask: np.ndarray,
+def compose_full(decoded: torch.Tensor, spec: GeneratorSpec, gray: np.ndarray, mask: np.ndarray,
                  base: np.ndarray) -> np.ndarray:
-    """The restored (B, H, W, 3) uint8 images from the small generator output, composed band
-    by band at full size so that no full-size float tensor is ever made (helpers.colour)."""
+    """The restored (B, H, W, 3) uint8 images from the small decoded generator output, composed
+    band by band at full size so that no full-size float tensor is ever made (helpers.colour)."""
     out = np.empty((*gray.shape, 3), np.uint8)
     for a, b in bands(gray.shape[1], gray.shape[0] * gray.shape[2]):
-        rgb = compose(upsample_rows(raw, gray.shape[-2:], a, b), to_tensor(gray[:, a:b]),
+        rgb = compose(upsample_rows(decoded, gray.shape[-2:], a, b), to_tensor(gray[:, a:b]),
                       to_tensor(mask[:, a:b].astype(np.uint8) * 255), spec.output,
                       to_tensor(base[:, a:b]), spec.region_luma)
         out[:, a:b] = to_uint8(rgb)
@@ -71,17 +75,18 @@ def compose_full(raw: torch.Tensor, spec: GeneratorSpec, gray: np.ndarray, mask:
 
 
 def colourise(generator: torch.nn.Module, spec: GeneratorSpec, gray: np.ndarray, mask: np.ndarray,
-              tta: bool = False) -> np.ndarray:
+              tta: bool = False, inpainter=None) -> np.ndarray:
     """Restore a (H, W) uint8 gray image given its lost region; returns (H, W, 3) uint8 RGB.
 
     A stack of same-sized images (B, H, W) with masks (B, H, W) goes through the
-    networks as one batch and gives (B, H, W, 3). With spec.prefill, the
-    generator's luminance correction is added to a Telea fill made at full size.
+    networks as one batch and gives (B, H, W, 3). With spec.prefill, the region's
+    luminance starts from a fill made at full size (the learned inpainter's if given,
+    else Telea's) and region_luma says whether the generator's correction is added.
     """
     single = gray.ndim == 2
     gray, mask = (gray[None], mask[None]) if single else (gray, mask)
-    raw, base = generator_output(generator, spec, gray, mask, tta)
-    out = compose_full(raw, spec, gray, mask, base)
+    decoded, base = generator_output(generator, spec, gray, mask, tta, inpainter)
+    out = compose_full(decoded, spec, gray, mask, base)
     return out[0] if single else out
 
 
@@ -112,6 +117,7 @@ class Restorer:
         self.tta = self.gen_spec.tta if tta is None else tta
         self.generator = self._network(self.gen_spec)
         self.mask_model = self._network(self.mask_spec)
+        self.inpainter = self._network(pipeline.inpainter) if pipeline.inpainter is not None else None
         if backend == "onnx":  # the sessions hold their own copies of the weights
             release_memory()
 
@@ -132,9 +138,12 @@ class Restorer:
         return (f"{p.path or 'pipeline'}: generator {g.arch['encoder_name']} ({g.output} output"
                 f"{', mask channel' if g.mask_input else ''}{', Telea prefill' if g.prefill else ''}"
                 f"{', region luma kept' if g.region_luma == 'base' else ''}"
+                f"{', chroma bins' if g.chroma == 'bins' else ''}"
                 f"{', flip TTA' if self.tta else ''}, {g.size} px), epoch {p.epoch}"
                 + (f", validation score {score:.4f}" if score is not None else "")
-                + f"; mask model {self.mask_spec.arch['encoder_name']}; {self.backend} backend")
+                + f"; mask model {self.mask_spec.arch['encoder_name']}"
+                + ("; learned inpainter" if self.inpainter is not None else "; Telea fill")
+                + f"; {self.backend} backend")
 
     def find_mask(self, gray: np.ndarray) -> np.ndarray:
         return predict_mask(self.mask_model, gray, self.mask_spec.scale, self.mask_spec.threshold)
@@ -142,4 +151,4 @@ class Restorer:
     def restore(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(restored RGB uint8 (H, W, 3), predicted lost region bool (H, W))."""
         mask = self.find_mask(gray)
-        return colourise(self.generator, self.gen_spec, gray, mask, self.tta), mask
+        return colourise(self.generator, self.gen_spec, gray, mask, self.tta, self.inpainter), mask

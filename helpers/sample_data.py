@@ -6,7 +6,9 @@ Each image is a random square crop of one photo (random scale and position,
 random horizontal flip) resized to 512x512; its truth is that crop in RGB, its
 input PIL's grayscale of it with one lost region (helpers.damage). Photos are
 split first, so no photo gives crops to both train and test; `meta.csv` records
-every crop's source photo so later splits can keep sources apart too.
+every crop's source photo so later splits can keep sources apart too. The training-only
+photos of data/photos_extra join the training sources (never the test ones), so the
+test split depends on data/photos alone.
 
 The build is deterministic for a seed (each image has its own random stream, so
 the worker count does not matter), writes into a temporary folder and renames it
@@ -31,7 +33,7 @@ import pandas as pd
 from PIL import Image, ImageOps
 from tqdm.auto import tqdm
 
-from . import PHOTOS_DIR, SAMPLE_DIR
+from . import EXTRA_PHOTOS_DIR, PHOTOS_DIR, SAMPLE_DIR
 from .damage import apply_damage, sample_damage
 from .files import pid_alive
 from .images import open_image, save_png, to_gray
@@ -103,7 +105,7 @@ def make_example(task: tuple) -> dict:
     }
 
 
-def _config(photos: list[Path], n_train: int, n_test: int, seed: int, test_frac: float) -> dict:
+def _config(photos: list[Path], extra: list[Path], n_train: int, n_test: int, seed: int, test_frac: float) -> dict:
     """What a build depends on: its settings, the photos, and the builder's own code."""
     def sha(paths):
         digest = hashlib.sha256()
@@ -115,6 +117,7 @@ def _config(photos: list[Path], n_train: int, n_test: int, seed: int, test_frac:
     here = Path(__file__).parent
     return {"n_train": n_train, "n_test": n_test, "seed": seed, "test_frac": test_frac, "size": SIZE,
             "n_photos": len(photos), "photos_sha256": sha(photos),
+            "n_extra_photos": len(extra), "extra_photos_sha256": sha(extra),
             "code_sha256": sha([here / "sample_data.py", here / "damage.py"])}
 
 
@@ -162,7 +165,8 @@ def _remove_stale_builds(parent: Path, name: str) -> None:
 
 def build(out: str | os.PathLike = SAMPLE_DIR, n_train: int = 400, n_test: int = 40, seed: int = 0,
           photos_dir: str | os.PathLike = PHOTOS_DIR, test_frac: float = 0.15, workers: int | None = None,
-          force: bool = False, progress: bool = True) -> Path:
+          force: bool = False, progress: bool = True,
+          extra_photos_dir: str | os.PathLike | None = EXTRA_PHOTOS_DIR) -> Path:
     """Build the dataset into `out` (skipped when `out` already holds this exact build).
 
     `out` must not exist, be empty, or hold an earlier build of this builder (its
@@ -176,15 +180,17 @@ def build(out: str | os.PathLike = SAMPLE_DIR, n_train: int = 400, n_test: int =
     out = Path(out).expanduser().resolve()
     _check_target(out)
     photos = list_photos(Path(photos_dir))
-    config = _config(photos, n_train, n_test, seed, test_frac)
+    extra = list_photos(Path(extra_photos_dir)) if extra_photos_dir else []
+    config = _config(photos, extra, n_train, n_test, seed, test_frac)
     stamp = out / "build.json"
     if not force and stamp.is_file() and json.loads(stamp.read_text()).get("config") == config:
         print(f"{out}: already built with these settings (use --force to rebuild)")
         return out
 
-    for p in photos:  # fail on a bad photo now, by name, before any work starts
+    for p in photos + extra:  # fail on a bad photo now, by name, before any work starts
         load_photo(str(p))
     sources = split_sources(photos, test_frac, seed)
+    sources["train"] = sources["train"] + extra
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_builds(out.parent, out.name)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
@@ -248,6 +254,8 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(SAMPLE_DIR), help="output folder (default: data/sample)")
     ap.add_argument("--photos", default=str(PHOTOS_DIR), help="folder of colour photos")
+    ap.add_argument("--extra-photos", default=str(EXTRA_PHOTOS_DIR),
+                    help="folder of training-only photos ('' for none; default data/photos_extra)")
     ap.add_argument("--train", type=int, default=400, help="training images (default 400)")
     ap.add_argument("--test", type=int, default=40, help="test images (default 40)")
     ap.add_argument("--seed", type=int, default=0)
@@ -257,7 +265,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     try:
         out = build(args.out, args.train, args.test, args.seed, args.photos, args.test_frac,
-                    args.workers, args.force)
+                    args.workers, args.force, extra_photos_dir=args.extra_photos or None)
     except (BuildError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

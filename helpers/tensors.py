@@ -34,8 +34,8 @@ def to_uint8(t: torch.Tensor) -> np.ndarray:
 
 def device_of(model) -> torch.device:
     """Where a torch module's weights live (an ONNX Runtime net runs on the CPU)."""
-    params = getattr(model, "parameters", None)
-    return next(params()).device if params is not None else torch.device("cpu")
+    first = next(model.parameters(), None) if hasattr(model, "parameters") else None
+    return first.device if first is not None else torch.device("cpu")
 
 
 def resize(t: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:

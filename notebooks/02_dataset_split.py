@@ -17,7 +17,7 @@
 # # 02 · Dataset split
 #
 # A seeded train / validation split of `train.csv`, written next to it as
-# `train_split.csv` and `val_split.csv` for notebooks 03 and 04. On the sample dataset
+# `train_split.csv` and `val_split.csv` for notebooks 03, 04 and 05. On the sample dataset
 # all crops of one source photo land on the same side (`meta.csv` names the sources),
 # so validation measures photos the models have never seen; on DACON data it is a plain
 # seeded split of the rows.

@@ -23,7 +23,7 @@
 # value nearby (`helpers.masking.snap_to_fill`); both IoUs are reported.
 #
 # Checkpoints go to Drive-style storage every `CHECKPOINT_EVERY` epochs; re-running
-# this notebook resumes the run. `best.pt` (best validation IoU) is what 04 and 05 use.
+# this notebook resumes the run. `best.pt` (best validation IoU) is what 05 and 06 use.
 
 # %%
 # Environment: in Colab, mount Drive and install the repository; locally, nothing to do.
@@ -145,7 +145,7 @@ plt.show()
 
 # %% [markdown]
 # ## Predicted masks for the test inputs
-# Written as 0/255 PNGs under the run folder, for inspection; notebook 05 predicts
+# Written as 0/255 PNGs under the run folder, for inspection; notebook 06 predicts
 # them again inside the pipeline.
 
 # %%

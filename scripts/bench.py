@@ -2,15 +2,21 @@
 
     python scripts/bench.py [--epochs 8] [--size 128] [--out runs/bench-<time>] [--memory-only]
 
-Contenders, all scored with the exact DACON score on data/sample/test_*:
+Contenders, all scored with the exact DACON score on data/sample/test_* (and the median
+hue error on the truths' coloured pixels):
     input unchanged            the damaged input as the answer
     gray + Telea               the input with the predicted lost region inpainted by OpenCV
+    gray + learned inpainter   the same region filled by the learned inpainter (notebook 04)
     gray oracle                the exact grayscale of the truth (perfect inpainting, no colour)
-    seed recipe                notebook 04's defaults (gray in, RGB out, BCE + 100 x L1)
-    project recipe             notebooks/params/project_recipe.yaml
-    shipped default model      models/restorer_v1.pt, as `python -m helpers.predict` uses it
-The two recipes train for the same budget (epochs, image size, batch) on the same mask
-model, which the bench trains first. Speed is images/s of the whole pipeline at 512x512
+    seed recipe                notebook 05's seed recipe (gray in, RGB out, BCE + 100 x L1)
+    project recipe             notebooks/params/project_recipe.yaml (regressed chroma, Telea fill)
+    project recipe + chroma bins            the same with chroma classified over bins
+    project recipe + chroma bins + learned inpainter   that run with the inpainter's fill
+    shipped model v1, v2       models/restorer_v*.pt, as `python -m helpers.predict` uses them
+The GAN recipes train for the same budget (epochs, image size, batch) on the same mask
+model, which the bench trains first; the inpainter trains for a budget of about the
+same CPU time (--inpainter-epochs x --inpainter-samples crops). Speed is images/s of
+the whole pipeline at 512x512
 (read, mask model, generator, compositing, PNG write) over the test inputs, for the
 fast path (ONNX Runtime, batches of 4, reading and PNG writing in threads) and for the
 plain loop (eager fp32 PyTorch, one image at a time) of the same models. How far the
@@ -34,15 +40,15 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from helpers import PHOTOS_DIR, REPO_ROOT, gan_training, mask_training, recipes
+from helpers import PHOTOS_DIR, REPO_ROOT, gan_training, inpainter_training, mask_training, recipes
 from helpers.dacon_data import data_dir, read_test_csv
 from helpers.files import atomic_write
 from helpers.images import read_gray, read_rgb, save_png, to_gray
-from helpers.inpaint import telea
+from helpers.inpaint import learned_fill, telea
 from helpers.masking import mask_logits, predict_mask
-from helpers.pipeline_file import MaskSpec, load_mask
+from helpers.pipeline_file import MaskSpec, load_inpainter, load_mask, load_pipeline
 from helpers.predict import restore_folder
-from helpers.pretrained import DEFAULT_MODEL
+from helpers.pretrained import DEFAULT_MODEL, SHIPPED
 from helpers.restore import Restorer, compose_full, generator_output
 from helpers.sample_data import list_photos
 from helpers.score import score_folders
@@ -50,14 +56,18 @@ from helpers.splits import write_split
 from helpers.tables import to_markdown
 
 
-def gray_answers(test_inputs: list[Path], gt_dir: Path, out_dir: Path, mask_model, spec: MaskSpec) -> dict[str, Path]:
-    """Write the three answers that need no generator; returns {contender: folder}."""
-    folders = {k: out_dir / k for k in ("input unchanged", "gray + Telea", "gray oracle")}
+def gray_answers(test_inputs: list[Path], gt_dir: Path, out_dir: Path, mask_model, spec: MaskSpec,
+                 inpainter=None) -> dict[str, Path]:
+    """Write the answers that need no generator; returns {contender: folder}."""
+    names = ["input unchanged", "gray + Telea"] + (["gray + learned inpainter"] if inpainter else []) + ["gray oracle"]
+    folders = {k: out_dir / k for k in names}
     for path in tqdm(test_inputs, desc="baselines", leave=False):
         gray = read_gray(path)
         mask = predict_mask(mask_model, gray, spec.scale, spec.threshold)
         answers = {"input unchanged": gray, "gray + Telea": telea(gray, mask),
                    "gray oracle": to_gray(read_rgb(gt_dir / path.name))}
+        if inpainter is not None:
+            answers["gray + learned inpainter"] = learned_fill(inpainter, gray, mask)
         for k, g in answers.items():
             save_png(np.repeat(g[..., None], 3, axis=2), folders[k] / path.name)
     return folders
@@ -101,8 +111,8 @@ def compare_backends(fast: Restorer, plain: Restorer, inputs: list[Path]) -> dic
         logit = max(logit, rel(mask_logits(fast.mask_model, gray, scale), mask_logits(plain.mask_model, gray, scale)))
         mask = fast.find_mask(gray)
         agree.append(float((mask == plain.find_mask(gray)).mean()))
-        out_f, base = generator_output(fast.generator, fast.gen_spec, gray, mask, fast.tta)
-        out_p, _ = generator_output(plain.generator, plain.gen_spec, gray, mask, plain.tta)
+        out_f, base = generator_output(fast.generator, fast.gen_spec, gray, mask, fast.tta, fast.inpainter)
+        out_p, _ = generator_output(plain.generator, plain.gen_spec, gray, mask, plain.tta, plain.inpainter)
         raw = max(raw, rel(out_f, out_p))
         a = compose_full(out_f, fast.gen_spec, gray, mask, base)
         b = compose_full(out_p, plain.gen_spec, gray, mask, base)
@@ -150,6 +160,14 @@ def peak_rss(cases=MEMORY_CASES, model: Path = DEFAULT_MODEL) -> list[dict]:
     return rows
 
 
+def pipeline_with(path: Path, inpainter: bool):
+    """A pipeline file, without its learned inpainter if asked (its region then keeps Telea's fill)."""
+    pipeline = load_pipeline(path)
+    if not inpainter:
+        pipeline.inpainter = None
+    return pipeline
+
+
 def train_recipe(name: str, recipe: dict, budget: dict, data, ck_root: Path) -> tuple[Path, float]:
     """Train one recipe for the budget; (run folder, seconds)."""
     t0 = time.time()
@@ -164,6 +182,9 @@ def main(argv=None) -> int:
     ap.add_argument("--size", type=int, default=128, help="training image size of both recipes")
     ap.add_argument("--mask-epochs", type=int, default=mask_cpu["epochs"], help="mask model epochs (make run's)")
     ap.add_argument("--mask-size", type=int, default=mask_cpu["image_size"], help="mask model training size")
+    ap.add_argument("--inpainter-epochs", type=int, default=4, help="learned inpainter epochs")
+    ap.add_argument("--inpainter-samples", type=int, default=600, help="damaged crops per inpainter epoch")
+    ap.add_argument("--inpainter-crop", type=int, default=256, help="inpainter training crop side")
     ap.add_argument("--out", default=None, help="output folder (default runs/bench-<time>)")
     ap.add_argument("--memory-only", action="store_true", help="only the peak-memory measurement")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
@@ -189,27 +210,42 @@ def main(argv=None) -> int:
     mask_s = time.time() - t0
     mask_file = load_mask(ck / "mask")
 
+    print(f"== learned inpainter: {args.inpainter_epochs} epochs of {args.inpainter_samples} crops")
+    t0 = time.time()
+    inpainter_budget = {"run": "inpainter", "epochs": args.inpainter_epochs, "samples_per_epoch": args.inpainter_samples,
+                        "crop_size": args.inpainter_crop, "num_workers": 1, "checkpoint_every": args.inpainter_epochs}
+    inpainter_training.train(inpainter_budget, data, ck)
+    inpainter_s = time.time() - t0
+    inpainter = load_inpainter(ck / "inpainter").inpainter.network()
+
     print("== baselines")
-    answers = gray_answers(test_inputs, gt_dir, out / "predictions", mask_file.mask.network(), mask_file.mask)
+    answers = gray_answers(test_inputs, gt_dir, out / "predictions", mask_file.mask.network(), mask_file.mask,
+                           inpainter)
     rows = []
     for name, folder in answers.items():
         _, summary = score_folders(folder, gt_dir, input_dir, progress=False)
-        rows.append({"contender": name, **summary})
+        rows.append({"contender": name, **summary, "train_s": inpainter_s if "learned" in name else None})
 
     budget = dict(epochs=args.epochs, image_size=args.size, batch_size=8, num_workers=1, val_limit=0,
                   checkpoint_every=args.epochs)
-    pipelines = {}
-    for name in ("seed recipe", "project recipe"):
-        recipe = recipes.recipe(name.split()[0])
+    project = recipes.recipe("project")
+    trained = {"seed recipe": ("seed", recipes.recipe("seed")), "project recipe": ("project", project),
+               "project recipe + chroma bins + learned inpainter":
+                   ("bins", {**project, "chroma": "bins", "inpainter_run": "inpainter"})}
+    pipelines = {}  # contender -> (pipeline file, training seconds, with its learned inpainter)
+    for name, (run, recipe) in trained.items():
         print(f"== {name}: {args.epochs} epochs at {args.size} px")
-        run_dir, train_s = train_recipe(name.split()[0], recipe, budget, data, ck)
-        pipelines[name] = (run_dir, train_s)
-    if DEFAULT_MODEL.exists():
-        pipelines["shipped default model"] = (DEFAULT_MODEL, None)
+        run_dir, train_s = train_recipe(run, recipe, budget, data, ck)
+        if "inpainter_run" in recipe:  # the same run without its inpainter: what the chroma bins alone give
+            pipelines["project recipe + chroma bins"] = (run_dir, train_s, False)
+        pipelines[name] = (run_dir, train_s, True)
+    for version, path in SHIPPED.items():
+        if path.exists():
+            pipelines[f"shipped model {version}"] = (path, None, True)
 
-    for name, (path, train_s) in pipelines.items():
+    for name, (path, train_s, with_inpainter) in pipelines.items():
         print(f"== {name}: restore, time and score the test split")
-        fast_r, plain_r = Restorer.load(path, backend="onnx"), Restorer.load(path, backend="torch")
+        fast_r, plain_r = (Restorer(pipeline_with(path, with_inpainter), backend=b) for b in ("onnx", "torch"))
         print(fast_r.describe())
         folder, plain_folder = out / "predictions" / name, out / "predictions" / f"{name} (plain loop)"
         fast = images_per_second(fast_r, test_inputs, folder, FAST)
@@ -219,12 +255,13 @@ def main(argv=None) -> int:
                      "plain_img_per_s": plain, "speedup": fast / plain,
                      **compare_backends(fast_r, plain_r, test_inputs)})
 
-    table = pd.DataFrame(rows)[["contender", "score", "S", "M", "C", "n", "train_s", "img_per_s",
-                                "plain_img_per_s", "speedup", "same_mask_mean_diff", "same_mask_p999_diff",
-                                "mask_agreement", "mask_logit_rel_diff", "generator_raw_rel_diff"]]
+    table = pd.DataFrame(rows)[["contender", "score", "S", "M", "C", "hue_err", "hue_within_20", "n", "train_s",
+                                "img_per_s", "plain_img_per_s", "speedup", "same_mask_mean_diff",
+                                "same_mask_p999_diff", "mask_agreement", "mask_logit_rel_diff",
+                                "generator_raw_rel_diff"]]
     memory = [] if args.no_memory or not DEFAULT_MODEL.exists() else peak_rss()
     settings = {"epochs": args.epochs, "size": args.size, "mask_budget": mask_budget, "budget": budget,
-                "seed_recipe": recipes.recipe("seed"), "project_recipe": recipes.recipe("project"),
+                "inpainter_budget": inpainter_budget, "recipes": {k: v[1] for k, v in trained.items()},
                 "torch_threads": torch.get_num_threads(), "mask_train_s": mask_s}
     atomic_write(out / "bench.json", lambda tmp: Path(tmp).write_text(
         json.dumps({"settings": settings, "rows": table.to_dict(orient="records"), "memory": memory},

@@ -1,4 +1,4 @@
-"""What each lever of notebook 04 is worth on validation: forward selection from the seed's recipe.
+"""What each lever of notebook 05 is worth on validation: forward selection from the seed's recipe.
 
     python scripts/levers.py [--epochs 5] [--size 128] [--out runs/levers]
 
@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import REPO_ROOT, gan_training, mask_training, recipes
+from helpers import REPO_ROOT, gan_training, inpainter_training, mask_training, recipes
 from helpers.config import GanConfig, field_names
 from helpers.dacon_data import data_dir
-from helpers.pipeline_file import load_mask
+from helpers.pipeline_file import load_inpainter, load_mask
 from helpers.restore import Restorer
 from helpers.splits import read_split
 from helpers.tables import to_markdown
@@ -41,12 +41,14 @@ LEVERS = [  # (name, settings) in the order they are tried
     ("hue-histogram loss x2", dict(hue_weight=2.0)),
     ("no GAN (L1 only)", dict(adv_weight=0.0)),
     ("region luma kept from the Telea fill", dict(region_luma="base")),
+    ("chroma classified over bins (rebalanced CE, annealed mean)", dict(chroma="bins")),
 ]
 INFERENCE_LEVERS = [  # tried on the best recipe's final model without retraining
     ("flip TTA", dict(tta=True)),
     ("region luma kept from the Telea fill", dict(region_luma="base")),
 ]
 LAST = 3  # epochs averaged for the criterion
+INPAINTER_BUDGET = dict(epochs=4, samples_per_epoch=600, crop_size=256, num_workers=1, checkpoint_every=4)
 
 
 RECIPE_FIELDS = field_names(GanConfig, "recipe")
@@ -61,22 +63,23 @@ def train_and_score(name: str, cfg: dict, data, root: Path) -> dict:
     t0 = time.time()
     run = gan_training.train(cfg, data, root, progress=False)
     hist = pd.DataFrame(run.history)
-    last = hist.tail(LAST)[["score", "S", "M", "C"]].mean()
+    last = hist.tail(LAST)[["score", "S", "M", "C", "hue_err"]].mean()
     best = hist.loc[hist.score.idxmax()]
     return {"lever": name, "run": cfg["run"], **last.to_dict(), "best_epoch_score": best.score,
             "best_epoch": int(best.epoch), "train_s": round(time.time() - t0)}
 
 
-def inference_variant(name: str, run_dir: Path, data, **changes) -> dict:
-    """A finished run's best model validated again with changed inference settings (no training)."""
+def inference_variant(name: str, run_dir: Path, data, inpainter=None, **changes) -> dict:
+    """A finished run's best model validated again with changed inference settings or the
+    learned inpainter's fill (no training)."""
     r = Restorer.load(run_dir, backend="torch")
     mask_file = load_mask(run_dir.parent / "mask")
     items = gan_training.validation_set(read_split(data, "val_split.csv"), mask_file.mask.network(), mask_file.mask,
                                         False)
     plain, _ = gan_training.validate(r.generator, r.gen_spec, items, False)
-    val, _ = gan_training.validate(r.generator, dataclasses.replace(r.gen_spec, **changes), items, False)
+    val, _ = gan_training.validate(r.generator, dataclasses.replace(r.gen_spec, **changes), items, False, inpainter)
     return {"lever": f"{name} (inference only, best.pt of epoch {r.pipeline.epoch})", "run": run_dir.name,
-            **{k: val[k] for k in ("score", "S", "M", "C")}, "best_epoch_score": None,
+            **{k: val[k] for k in ("score", "S", "M", "C", "hue_err")}, "best_epoch_score": None,
             "best_epoch": r.pipeline.epoch, "train_s": 0, "kept": val["score"] > plain["score"],
             "gain": val["score"] - plain["score"]}
 
@@ -116,6 +119,11 @@ def main() -> None:
     for name, changes in INFERENCE_LEVERS:
         if any(best_cfg[k] != v for k, v in changes.items()):
             rows.append(inference_variant(name, root / best_cfg["run"], data, **changes))
+    if best_cfg["prefill"]:  # the learned inpainter replaces the Telea fill the best recipe keeps
+        inpainter_training.train({"run": "inpainter", **INPAINTER_BUDGET}, data, root, progress=False)
+        inpainter = load_inpainter(root / "inpainter").inpainter.network()
+        rows.append(inference_variant("learned inpainter's fill in the region", root / best_cfg["run"], data,
+                                      inpainter, region_luma="base"))
     table = pd.DataFrame(rows)
     out.mkdir(parents=True, exist_ok=True)
     (out / "levers.json").write_text(json.dumps({"budget": budget, "criterion": f"mean of the last {LAST} epochs",

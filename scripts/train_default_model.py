@@ -1,35 +1,52 @@
-"""How models/restorer_v1.pt was made, end to end (about 40 minutes on 2 CPU cores).
+"""How models/restorer_v2.pt was made, end to end, on 2 CPU cores (resumable: re-run it).
 
-    python scripts/train_default_model.py [--root runs/shipped/checkpoints] [--out models/restorer_v1.pt]
+    python scripts/train_default_model.py [--root runs/shipped-v2/checkpoints] [--out models/restorer_v2.pt]
+        [--step mask|inpainter|generator|export]
 
 Needs the sample dataset and its split (make run, or notebooks 01-02 with defaults).
-Trains the mask model as `make run` does (3 epochs at 256 px), the generator with the
-project's recipe for 24 epochs at 128 px, and exports the best epoch with the inference
-settings validation chose (flip TTA, the Telea fill's luminance in the region).
+Four steps, each a resumable training run under --root (a killed run continues after
+its newest checkpoint when the script is run again; a finished one is not retrained):
+    mask        the mask model, as `make run` trains it (notebooks/params/cpu/03_mask_generator.yaml)
+    inpainter   the learned inpainter (INPAINTER below)
+    generator   the project's recipe with chroma bins and the learned inpainter (GENERATOR below)
+    export      the best pipeline with int8 weights (three networks do not fit 25 MB in float16)
+models/restorer_v1.pt was made by this script's earlier version (git history): the project
+recipe for 24 epochs at 128 px, exported in float16 with flip TTA and the Telea fill's luminance.
 """
 from __future__ import annotations
 
 import argparse
+import time
 
-from helpers import REPO_ROOT, gan_training, mask_training, pretrained, recipes
+from helpers import REPO_ROOT, gan_training, inpainter_training, mask_training, pretrained, recipes
 
 MASK = {**recipes.cpu_budget("03_mask_generator"), "run": "mask"}
-# v1 was trained before region_luma="base" joined the recipe: it trained with the
-# generator's region luminance and switched to the fill's at export (same weights).
-GENERATOR = {**recipes.recipe("project"), "region_luma": "generator", "run": "default-v1", "image_size": 128,
-             "batch_size": 8, "epochs": 24, "val_limit": 0, "num_workers": 1, "checkpoint_every": 3}
-INFERENCE = dict(tta=True, region_luma="base")
+INPAINTER = {"run": "inpainter", "crop_size": 256, "samples_per_epoch": 1000, "epochs": 12, "batch_size": 8,
+             "num_workers": 1, "checkpoint_every": 1}
+GENERATOR = {**recipes.recipe("project"), "chroma": "bins", "inpainter_run": "inpainter", "run": "generator-v2",
+             "image_size": 128, "batch_size": 8, "epochs": 24, "val_limit": 0, "num_workers": 1, "checkpoint_every": 1}
+STEPS = ("mask", "inpainter", "generator", "export")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--root", default=str(REPO_ROOT / "runs" / "shipped" / "checkpoints"))
-    ap.add_argument("--out", default=str(pretrained.DEFAULT_MODEL))
+    ap.add_argument("--root", default=str(REPO_ROOT / "runs" / "shipped-v2" / "checkpoints"))
+    ap.add_argument("--out", default=str(pretrained.SHIPPED["v2"]))
+    ap.add_argument("--step", choices=STEPS, action="append", help="only these steps (default: all, in order)")
     args = ap.parse_args()
-    mask_training.train(MASK, None, args.root)
-    run = gan_training.train(GENERATOR, None, args.root)
-    path = pretrained.export(run.dir, args.out, **INFERENCE)
-    print(f"{path}: {path.stat().st_size / 1e6:.1f} MB")
+    for step in args.step or STEPS:
+        t0 = time.time()
+        print(f"== {step}", flush=True)
+        if step == "mask":
+            mask_training.train(MASK, None, args.root)
+        elif step == "inpainter":
+            inpainter_training.train(INPAINTER, None, args.root)
+        elif step == "generator":
+            gan_training.train(GENERATOR, None, args.root)
+        else:
+            path = pretrained.export(f"{args.root}/{GENERATOR['run']}", args.out, weights="int8")
+            print(f"{path}: {path.stat().st_size / 1e6:.1f} MB")
+        print(f"== {step} took {time.time() - t0:.0f} s", flush=True)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # for reference_score
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # offline: fail an ImageNet download at once, not after retries
 
-from helpers import gan_training, mask_training  # noqa: E402
+from helpers import gan_training, inpainter_training, mask_training  # noqa: E402
 from helpers.sample_data import build  # noqa: E402
 from helpers.splits import write_split  # noqa: E402
 
@@ -24,6 +24,8 @@ def small_dataset(tmp_path_factory) -> Path:
 # Tiny but real training runs (random-init resnet18 at 64 px), shared by the tests.
 TINY_MASK = dict(run="mask", encoder_name="resnet18", encoder_weights=None, image_size=64, batch_size=4,
                  epochs=2, checkpoint_every=1, num_workers=0)
+TINY_INPAINTER = dict(run="inpainter", encoder_name="resnet18", encoder_weights=None, crop_size=64,
+                      samples_per_epoch=16, batch_size=4, epochs=2, checkpoint_every=1, num_workers=0, val_limit=3)
 TINY_GAN = dict(run="gan", encoder_name="resnet18", encoder_weights=None, output="ycbcr", mask_input=True,
                 image_size=64, batch_size=4, epochs=4, checkpoint_every=3, num_workers=0, val_limit=3)
 
@@ -40,5 +42,6 @@ def split_dataset(small_dataset, tmp_path_factory):
 def tiny_runs(split_dataset, tmp_path_factory):
     root = tmp_path_factory.mktemp("ck")
     mask_training.train(TINY_MASK, split_dataset, root, progress=False)
-    gan_training.train(TINY_GAN, split_dataset, root, progress=False)
+    inpainter_training.train(TINY_INPAINTER, split_dataset, root, progress=False)
+    gan_training.train({**TINY_GAN, "inpainter_run": "inpainter"}, split_dataset, root, progress=False)
     return root

@@ -40,7 +40,7 @@ def test_every_notebook_is_covered():
 @pytest.mark.parametrize("path", sorted(PARAMS_DIR.rglob("*.yaml")), ids=lambda p: str(p.relative_to(PARAMS_DIR)))
 def test_every_parameter_file_is_valid_for_its_notebook(path):
     values = yaml.safe_load(path.read_text()) or {}
-    if path.parent == PARAMS_DIR:  # a recipe: notebook 04's recipe settings only
+    if path.parent == PARAMS_DIR:  # a recipe: notebook 05's recipe settings only
         assert path.name in RECIPES.values()
         known = {k.upper() for k in field_names(GanConfig, "recipe")}
         assert set(values) <= known, set(values) - known
@@ -58,14 +58,14 @@ def test_recipes_and_budgets_have_one_home():
     seed, project = recipe("seed"), recipe("project")
     assert seed == {k: getattr(GanConfig(), k) for k in field_names(GanConfig, "recipe")}  # today's defaults
     assert project["output"] == "ycbcr" and project["encoder_weights"] == "efficientnet-lite0"
-    cpu = cpu_budget("04_gan_training")
+    cpu = cpu_budget("05_gan_training")
     assert not set(cpu) & set(field_names(GanConfig, "recipe")), "the CPU file is a budget, the recipe is separate"
     assert cpu_budget("03_mask_generator")["image_size"] == 256
 
 
 def test_a_misspelt_parameter_is_an_error_naming_it():
     with pytest.raises(ConfigError, match=r"unknown notebook parameter\(s\): EPOCH \(did you mean EPOCHS\?\)"):
-        from_notebook({**defaults("04_gan_training"), "EPOCH": 5}, *NOTEBOOK_CONFIGS["04_gan_training"])
+        from_notebook({**defaults("05_gan_training"), "EPOCH": 5}, *NOTEBOOK_CONFIGS["05_gan_training"])
     with pytest.raises(ConfigError, match=r"lr_g = '1e-4': expected float"):  # YAML reads 1e-4 as a string
         make(GanConfig, {"lr_g": "1e-4"})
     with pytest.raises(ConfigError, match="unknown setting"):

@@ -69,7 +69,7 @@ def test_exploration_and_split_run_on_a_dataset(dataset_copy, tmp_path):
 
 
 def test_training_and_inference_notebooks_write_their_artefacts(dataset_copy, tmp_path):
-    """03 -> 04 -> 05 with tiny settings: checkpoints, masks, a valid zip and a printed score."""
+    """03 -> 04 -> 05 -> 06 with tiny settings: checkpoints, masks, a valid zip and a printed score."""
     import zipfile
     ck = tmp_path / "ck"
     run("02_dataset_split", tmp_path, DATA_DIR=str(dataset_copy))
@@ -78,16 +78,20 @@ def test_training_and_inference_notebooks_write_their_artefacts(dataset_copy, tm
     assert len(list((ck / "mask" / "test_masks").glob("*.png"))) == 8
     assert "validation IoU" in outputs_text(tmp_path / "03_mask_generator.ipynb")
 
-    run("04_gan_training", tmp_path, DATA_DIR=str(dataset_copy), CHECKPOINT_ROOT=str(ck))
+    run("04_inpainter", tmp_path, DATA_DIR=str(dataset_copy), CHECKPOINT_ROOT=str(ck))
+    assert (ck / "inpainter" / "best.pt").is_file() and (ck / "inpainter" / "config.json").is_file()
+    assert "M on the luminance" in outputs_text(tmp_path / "04_inpainter.ipynb")
+
+    run("05_gan_training", tmp_path, DATA_DIR=str(dataset_copy), CHECKPOINT_ROOT=str(ck))
     assert sorted(p.name for p in (ck / "gan").glob("epoch_*.pt")) == ["epoch_0001.pt", "epoch_0002.pt"]
     assert (ck / "gan" / "best.pt").is_file() and list((ck / "gan" / "tb").iterdir())
-    assert "best: epoch" in outputs_text(tmp_path / "04_gan_training.ipynb")
+    assert "best: epoch" in outputs_text(tmp_path / "05_gan_training.ipynb")
 
     sub = tmp_path / "submission"
-    run("05_inference_and_zip", tmp_path, DATA_DIR=str(dataset_copy), CHECKPOINT_ROOT=str(ck), OUT_DIR=str(sub))
+    run("06_inference_and_zip", tmp_path, DATA_DIR=str(dataset_copy), CHECKPOINT_ROOT=str(ck), OUT_DIR=str(sub))
     names = sorted(zipfile.ZipFile(sub / "submission.zip").namelist())
     assert names == sorted(p.name for p in (dataset_copy / "test_input").iterdir())
-    text = outputs_text(tmp_path / "05_inference_and_zip.ipynb")
+    text = outputs_text(tmp_path / "06_inference_and_zip.ipynb")
     assert "restored 8 of 8 test images" in text and "DACON score on 8 test images" in text
 
 

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 05 · Inference and submission zip
+# # 06 · Inference and submission zip
 #
 # Loads the best pipeline of a GAN run (its generator and the mask model it was
 # validated with), or with `RUN = "default"` the pretrained model shipped in
@@ -75,7 +75,7 @@ from helpers.score import score_folders
 from helpers.submission import expected_names, validate_zip, write_zip
 from helpers.viz import image_grid
 
-notebook_settings("05_inference_and_zip", globals())  # a misspelt parameter is an error here
+notebook_settings("06_inference_and_zip", globals())  # a misspelt parameter is an error here
 root = data_dir(DATA_DIR or None)
 if RUN == "default":
     model_path, default_out = DEFAULT_MODEL, REPO_ROOT / "runs" / "default-submission"

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 04 · GAN training
+# # 05 · GAN training
 #
 # pix2pix-style: the generator (an smp U-Net, resnet34 by default) restores the damaged
 # gray image in colour, and a PatchGAN discriminator judges (input, colour) pairs patch
@@ -36,7 +36,7 @@
 # mask model of notebook 03) with the DACON score. Every `CHECKPOINT_EVERY` epochs a
 # checkpoint (models, optimizers, RNG states, config, history, best score) goes to
 # Drive-style storage; re-running the notebook resumes from the newest one. `best.pt`
-# holds the best generator with its mask model: a complete pipeline for notebook 05.
+# holds the best generator with its mask model: a complete pipeline for notebook 06.
 
 # %%
 # Environment: in Colab, mount Drive and install the repository; locally, nothing to do.
@@ -65,10 +65,13 @@ DATA_DIR = ""  # empty: the embedded sample dataset; else an unzipped open.zip
 CHECKPOINT_ROOT = ""  # empty: drive_checkpoints/ (Google Drive in Colab)
 RUN = "gan"  # run folder name under the checkpoint root
 MASK_RUN = "mask"  # the mask model's run (notebook 03)
+INPAINTER_RUN = ""  # the learned inpainter's run (notebook 04) kept in the region with PREFILL; empty: Telea's fill
 ENCODER_NAME = "resnet34"
 ENCODER_WEIGHTS = "imagenet"  # "imagenet" (download), "efficientnet-lite0" (offline package) or None
 WEIGHTS_FALLBACK = "random"  # if "imagenet" cannot be downloaded: "random", "efficientnet-lite0" or "error"
 OUTPUT = "rgb"  # "rgb": the seed's recipe; "ycbcr": keep the known luminance
+CHROMA = "regress"  # "regress": two chroma channels (L1); "bins": a class per chroma bin (needs "ycbcr")
+CE_WEIGHT = 1.0  # weight of the rebalanced chroma-bin cross-entropy (CHROMA = "bins")
 MASK_INPUT = False  # give the generator the lost region as a second channel
 IMAGE_SIZE = 256  # the networks see images resized to this
 BATCH_SIZE = 16
@@ -100,7 +103,7 @@ from helpers import gan_training
 from helpers.config import notebook_settings
 from helpers.dacon_data import data_dir
 
-_, _, config = notebook_settings("04_gan_training", globals())  # checked; a misspelt parameter is an error
+_, _, config = notebook_settings("05_gan_training", globals())  # checked; a misspelt parameter is an error
 root = data_dir(DATA_DIR or None)
 print("dataset:", root)
 
