@@ -8,9 +8,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 KERNEL := dacon-photo-restore
-export MPLBACKEND := Agg
 
-.PHONY: run test bench nbval nbval-refresh data venv clean
+.PHONY: run test bench bench-train sweep nbval nbval-refresh data venv clean
 
 $(STAMP): requirements.txt requirements-torch.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 needed, found " + sys.version' 
@@ -30,9 +29,10 @@ RUN_DIR := runs/$(shell date +%Y%m%d-%H%M%S)
 # Each notebook runs with its CPU-sized parameters from notebooks/params/cpu/ (if any);
 # notebook 04 also gets the project's recipe (its defaults are the seed's recipe).
 # Checkpoints persist in drive_checkpoints/: a second `make run` resumes or reuses them.
+# (Notebook 07, a sweep of notebook 05, is `make sweep`.)
 run: data
 	@mkdir -p $(RUN_DIR)
-	@for nb in notebooks/[0-9][0-9]_*.ipynb; do \
+	@for nb in notebooks/0[1-6]_*.ipynb; do \
 		name=$$(basename $$nb .ipynb); params=notebooks/params/cpu/$$name.yaml; \
 		echo "== $$nb -> $(RUN_DIR)/ $$(test -f $$params && echo "(parameters: $$params)")"; \
 		start=$$(date +%s); \
@@ -54,8 +54,19 @@ run: data
 bench: data
 	$(PY) scripts/bench.py
 
-# The unit, fault and papermill tests, then nbval over the reference notebooks.
-test: $(STAMP)
+# Training throughput (loader, GAN step fp32 vs autocast at 256 / 512 px) and the full-data
+# series time it implies on a T4 and an A100 (runs/bench-train-<time>/). A few minutes.
+bench-train: data
+	$(PY) scripts/bench_train.py
+
+# The browser test drives Debian's Chromium through its ChromeDriver: installed when missing.
+CHROMEDRIVER := /usr/bin/chromedriver
+$(CHROMEDRIVER):
+	@echo "== installing Debian's chromium and chromium-driver (for the web demo's browser test)"
+	$$( [ "$$(id -u)" = 0 ] || echo sudo ) sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver'
+
+# The unit, fault, papermill and browser tests, then nbval over the reference notebooks.
+test: $(STAMP) $(CHROMEDRIVER)
 	$(PY) -m pytest
 	@$(MAKE) --no-print-directory nbval
 
@@ -73,6 +84,7 @@ $(NBVAL_WORK)/data/build.json: $(STAMP) $(wildcard helpers/*.py)
 nbval: $(NBVAL_WORK)/data/build.json
 	rm -rf $(NBVAL_WORK)/checkpoints
 	$(NBVAL_ENV) $(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-sanitize-with $(NBVAL)/sanitize.cfg \
+		--nbval-kernel-name $(KERNEL) \
 		--nbval-cell-timeout 600 $(NBVAL)/[0-9][0-9]_*.ipynb
 
 # Re-run the reference notebooks deliberately (after a change that should alter their output).
@@ -83,6 +95,12 @@ nbval-refresh: $(NBVAL_WORK)/data/build.json
 		$(NBVAL_ENV) $(PY) -m papermill --kernel $(KERNEL) --cwd $(NBVAL) -f notebooks/params/tiny/$$name.yaml \
 			$$nb $(NBVAL)/$$name.ipynb || exit 1; \
 	done
+
+# A parameter sweep of a notebook with papermill and its leaderboard (helpers.sweep), e.g.
+#   make sweep SWEEP=notebooks/params/sweeps/example.yaml     (4 points, about 20 minutes on 2 cores)
+SWEEP ?= notebooks/params/sweeps/example.yaml
+sweep: data
+	$(PY) -m helpers.sweep $(SWEEP) --kernel $(KERNEL)
 
 clean:
 	rm -rf data/sample runs .pytest_cache

@@ -19,8 +19,11 @@ Settings and files:
     pipeline_file  the trained-pipeline file format: one save, one load
     checkpoints    where runs live, atomic saves, resuming past bad files, safe loading
     run_lock       one trainer per run folder
+    runtime        Colab, Kaggle or local: where the data, runs and work files are; data staging
 Networks and training:
     models         the smp U-Nets and the PatchGAN discriminator, encoder weights
+    devices        the device, mixed precision, loader workers, DDP ranks
+    launch         training in one process or several (DDP through torchrun), scripts and notebooks
     torch_data     the PyTorch dataset (input, truth, mask)
     training       the training skeleton every network shares (resume, loop, checkpoints)
     mask_training  the mask model's stage (notebook 03)

@@ -24,9 +24,7 @@ import torch
 
 from . import chroma_bins
 
-OUTPUTS = ("rgb", "ycbcr")
-REGION_LUMA = ("generator", "base")
-CHROMA = ("regress", "bins")
+from .config import CHROMA, OUTPUTS, REGION_LUMA  # noqa: E402 (the choices live with the settings)
 
 
 def out_channels(output: str, chroma: str) -> int:

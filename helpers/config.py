@@ -24,10 +24,17 @@ class ConfigError(ValueError):
     """A setting is unknown or has a value of the wrong kind (names it)."""
 
 
-def setting(default, *, resume: str = SAME, recipe: bool = False, inference: bool = False, help: str = ""):
-    """A config field with its default and what it is for (see the module docstring)."""
+def setting(default, *, resume: str = SAME, recipe: bool = False, inference: bool = False, help: str = "",
+            choices: tuple | None = None):
+    """A config field with its default and what it is for (see the module docstring);
+    choices: the only values it may take (also the notebook's drop-down in Colab)."""
     return field(default=default, metadata={"resume": resume, "recipe": recipe, "inference": inference,
-                                            "help": help})
+                                            "help": help, "choices": choices})
+
+
+WEIGHTS = ("imagenet", "efficientnet-lite0", None)
+OUTPUTS, CHROMA, REGION_LUMA = ("rgb", "ycbcr"), ("regress", "bins"), ("generator", "base")  # helpers.colour's
+FALLBACKS = ("random", "efficientnet-lite0", "error")
 
 
 @dataclass(frozen=True)
@@ -67,16 +74,20 @@ class TrainConfig:
     """What every training stage has."""
     run: str = setting("run", resume=FREE, help="run folder name under the checkpoint root")
     encoder_name: str = setting("resnet34", recipe=True, help="smp encoder of the U-Net")
-    encoder_weights: str | None = setting("imagenet", resume=FREE, recipe=True,
+    encoder_weights: str | None = setting("imagenet", resume=FREE, recipe=True, choices=WEIGHTS,
                                           help='"imagenet" (download), "efficientnet-lite0" (offline package) or None')
-    weights_fallback: str = setting("random", resume=FREE, recipe=True,
+    weights_fallback: str = setting("efficientnet-lite0", resume=FREE, recipe=True, choices=FALLBACKS,
                                     help='if "imagenet" cannot be downloaded: "random", "efficientnet-lite0" or "error"')
     image_size: int = setting(256, inference=True, help="the networks see images resized to this")
     batch_size: int = setting(16)
     epochs: int = setting(30, resume=FREE)
     checkpoint_every: int = setting(3, resume=FREE, help="epochs between checkpoints")
+    keep_checkpoints: int = setting(2, resume=FREE, help="newest epoch checkpoints kept (besides best.pt); 0: all")
     val_limit: int = setting(0, resume=FREE, help="validate on the first N validation images (0: all)")
-    num_workers: int = setting(2, resume=FREE)
+    num_workers: int = setting(-1, resume=FREE, help="data-loader workers (-1: one per CPU core but one, at most 8)")
+    amp: str = setting("auto", resume=FREE, choices=("auto", "bf16", "fp16", "off"),
+                       help='mixed precision: "auto" (bf16 or fp16 on a GPU, off on the CPU), "bf16", "fp16" or "off"')
+    processes: int = setting(1, resume=FREE, help="training processes (DDP, one per GPU; 0: one per visible GPU)")
     seed: int = setting(0)
 
     def check(self) -> None:
@@ -89,6 +100,12 @@ class TrainConfig:
         for name in ("image_size", "batch_size", "epochs", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for f in fields(self):
+            choices = f.metadata.get("choices")
+            if choices is not None and getattr(self, f.name) not in choices:
+                raise ConfigError(f"{f.name} must be one of {choices}, got {getattr(self, f.name)!r}")
+        if self.keep_checkpoints < 0 or self.processes < 0 or self.num_workers < -1:
+            raise ConfigError("keep_checkpoints and processes must be >= 0, num_workers >= -1")
         if self.image_size % 32:
             raise ConfigError(f"image_size must be a multiple of 32 (U-Net strides), got {self.image_size}")
 
@@ -101,13 +118,14 @@ class MaskConfig(TrainConfig):
     """Notebook 03: the mask model, an smp U-Net finding the lost region from the input alone."""
     run: str = setting("mask", resume=FREE, help="run folder name under the checkpoint root")
     encoder_name: str = setting("timm-tf_efficientnet_lite0", recipe=True, help="smp encoder of the U-Net")
-    encoder_weights: str | None = setting("efficientnet-lite0", resume=FREE, recipe=True,
+    encoder_weights: str | None = setting("efficientnet-lite0", resume=FREE, recipe=True, choices=WEIGHTS,
                                           help='"imagenet" (download), "efficientnet-lite0" (offline package) or None')
-    batch_size: int = setting(8)
+    batch_size: int = setting(16)
     epochs: int = setting(10, resume=FREE)
     lr: float = setting(1e-3, recipe=True, help="AdamW learning rate (cosine decay over the epochs)")
     weight_decay: float = setting(1e-4, recipe=True)
     threshold: float = setting(0.5, inference=True, help="P(lost) above which a pixel is lost")
+    val_limit: int = setting(500, resume=FREE, help="validate on the first N validation images (0: all)")
 
 
 @dataclass(frozen=True)
@@ -120,33 +138,40 @@ class InpainterConfig(TrainConfig):
     """
     run: str = setting("inpainter", resume=FREE, help="run folder name under the checkpoint root")
     encoder_name: str = setting("timm-tf_efficientnet_lite0", recipe=True, help="smp encoder of the U-Net")
-    encoder_weights: str | None = setting("efficientnet-lite0", resume=FREE, recipe=True,
+    encoder_weights: str | None = setting("efficientnet-lite0", resume=FREE, recipe=True, choices=WEIGHTS,
                                           help='"imagenet" (download), "efficientnet-lite0" (offline package) or None')
     image_size: int = setting(512, inference=True, help="the scale it works at: 512 = full resolution")
     crop_size: int = setting(256, help="side of the training crops around each region (at full scale)")
-    samples_per_epoch: int = setting(2000, help="damaged crops drawn per epoch")
-    batch_size: int = setting(8)
+    samples_per_epoch: int = setting(8000, help="damaged crops drawn per epoch")
+    batch_size: int = setting(16)
     epochs: int = setting(20, resume=FREE)
     lr: float = setting(1e-3, recipe=True, help="AdamW learning rate (cosine decay over the epochs)")
     weight_decay: float = setting(1e-4, recipe=True)
     ssim_weight: float = setting(1.0, recipe=True, help="loss = L1 + this x (1 - SSIM), inside the region")
     extra_photos: str = setting("", help="a folder of colour photos to draw crops from too (empty: the training split only)")
-    val_limit: int = setting(0, resume=FREE, help="validate on the first N validation images (0: all)")
+    val_limit: int = setting(500, resume=FREE, help="validate on the first N validation images (0: all)")
 
 
 @dataclass(frozen=True)
 class GanConfig(TrainConfig):
-    """Notebook 05: the pix2pix generator (an smp U-Net) against a PatchGAN. Defaults: the seed's recipe."""
+    """Notebook 05: the pix2pix generator (an smp U-Net) against a PatchGAN.
+
+    Defaults: the best recipe, for a GPU on the full data (the project's levers, README
+    "Quality and speed", on the design card's resnet34 U-Net from ImageNet weights; offline
+    that download fails and the packaged ImageNet EfficientNet-Lite0 encoder takes its
+    place). The seed's recipe is notebooks/params/seed_recipe.yaml.
+    """
     run: str = setting("gan", resume=FREE, help="run folder name under the checkpoint root")
     mask_run: str = setting("mask", help="the mask model's run (notebook 03)")
-    inpainter_run: str = setting("", resume=FREE, help="the learned inpainter's run (notebook 04) whose fill the "
-                                                        "pipeline keeps in the region (with PREFILL); empty: Telea's")
-    output: str = setting("rgb", recipe=True, inference=True,
-                          help='"rgb": the seed\'s recipe; "ycbcr": keep the known luminance')
-    chroma: str = setting("regress", recipe=True, inference=True,
-                          help='"regress": two chroma channels (L1); "bins": a class per chroma bin (needs ycbcr)')
+    inpainter_run: str = setting("inpainter", resume=FREE,
+                                 help="the learned inpainter's run (notebook 04) whose fill the pipeline keeps in "
+                                      "the region (with PREFILL); empty: Telea's")
+    output: str = setting("ycbcr", recipe=True, inference=True, choices=OUTPUTS,
+                          help='"ycbcr": keep the known luminance; "rgb": the seed\'s recipe')
+    chroma: str = setting("bins", recipe=True, inference=True, choices=CHROMA,
+                          help='"bins": a class per chroma bin (needs ycbcr); "regress": two chroma channels (L1)')
     ce_weight: float = setting(1.0, recipe=True, help="weight of the rebalanced chroma-bin cross-entropy (chroma bins)")
-    mask_input: bool = setting(False, recipe=True, inference=True,
+    mask_input: bool = setting(True, recipe=True, inference=True,
                                help="give the generator the lost region as a second channel")
     lr_g: float = setting(1e-4, recipe=True)
     lr_d: float = setting(2e-4, recipe=True)
@@ -155,14 +180,14 @@ class GanConfig(TrainConfig):
     l1_weight: float = setting(100.0, recipe=True)
     adv_weight: float = setting(1.0, recipe=True, help="0: no discriminator at all")
     adv_start_epoch: int = setting(1, recipe=True, help="L1 only before this epoch")
-    prefill: bool = setting(False, recipe=True, inference=True,
+    prefill: bool = setting(True, recipe=True, inference=True,
                             help="show the generator the lost region filled by Telea inpainting")
-    region_luma: str = setting("generator", recipe=True, inference=True,
-                               help='"generator": it corrects the region\'s luminance; "base": keep the (Telea) fill\'s')
+    region_luma: str = setting("base", recipe=True, inference=True, choices=REGION_LUMA,
+                               help='"base": keep the fill\'s luminance in the region; "generator": it corrects it')
     hue_weight: float = setting(0.0, recipe=True, help="weight of the soft hue-histogram loss (the score's C)")
     tta: bool = setting(False, recipe=True, inference=True,
                         help="validate with flip test-time augmentation (inference then does the same)")
-    ema: float = setting(0.0, recipe=True, help="exponential moving average of the generator (decay per step; 0: off)")
+    ema: float = setting(0.99, recipe=True, help="exponential moving average of the generator (decay per step; 0: off)")
     val_limit: int = setting(300, resume=FREE, help="validate on the first N validation images (0: all)")
 
 
@@ -172,6 +197,18 @@ class InferenceConfig:
     run: str = setting("gan", resume=FREE, help='the GAN run whose best.pt restores the images; "default": the shipped model')
     out_dir: str = setting("", resume=FREE, help="empty: <run folder>/submission (runs/default-submission for the shipped model)")
     allow_incomplete: bool = setting(False, resume=FREE, help="write the zip even if some test images failed")
+    launch_app: bool = setting(False, resume=FREE, help="serve the restore-your-photo web page at the end "
+                                                         "(a public link in Colab)")
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """Notebook 07: a sweep of a notebook with papermill, and its leaderboard (helpers.sweep)."""
+    sweep_file: str = setting("notebooks/params/sweeps/example.yaml", resume=FREE,
+                              help="the sweep (YAML), relative to the repository or absolute")
+    extra_files: str = setting("", resume=FREE, help="parameter files applied after the sweep's base_files, "
+                                                      "comma-separated (relative to notebooks/params/)")
+    kernel: str = setting("", resume=FREE, help="Jupyter kernel of the points (empty: the notebook's, python3)")
 
 
 # Each notebook's parameters: the fields of these configs, in upper case (a test checks it).
@@ -182,6 +219,7 @@ NOTEBOOK_CONFIGS = {
     "04_inpainter": (DataLocation, RunsLocation, InpainterConfig, Examples),
     "05_gan_training": (DataLocation, RunsLocation, GanConfig),
     "06_inference_and_zip": (DataLocation, RunsLocation, InferenceConfig, Examples),
+    "07_sweep": (DataLocation, RunsLocation, SweepConfig),
 }
 
 
@@ -239,7 +277,7 @@ def resume_differences(saved: dict, cfg) -> list[str]:
 
 
 # Names a notebook defines besides its parameters (the environment cell's).
-NOTEBOOK_NAMES = {"IN_COLAB"}
+NOTEBOOK_NAMES = {"IN_COLAB", "IN_KAGGLE"}
 
 
 def notebook_parameters(namespace: dict) -> dict:

@@ -34,15 +34,16 @@ def data_dir(path: str | os.PathLike | None = None) -> Path:
     return Path(path or os.environ.get("DATA_DIR") or SAMPLE_DIR).expanduser().resolve()
 
 
-def read_csv(root: str | os.PathLike, name: str, columns: list[str]) -> pd.DataFrame:
+def read_csv(root: str | os.PathLike, name: str, columns: list[str], csv_dir=None) -> pd.DataFrame:
     """Read one of the dataset's CSVs, check its columns, and add absolute paths.
 
-    Each `<col>` value (./train_input/...) gets a resolved twin column `<col>_abs`.
+    Each `<col>` value (./train_input/...) gets a resolved twin column `<col>_abs`,
+    relative to the dataset folder `root`; the CSV itself is in csv_dir (default: root).
     A missing file, a missing column, an empty CSV, a duplicate name or a row whose
     image does not exist is a DatasetError naming the CSV, the row and the path.
     """
     root = Path(root)
-    csv = root / name
+    csv = Path(csv_dir or root) / name
     if not csv.is_file():
         raise DatasetError(f"{csv}: not found (is DATA_DIR the unzipped competition folder?)")
     df = pd.read_csv(csv, dtype=str)

@@ -35,18 +35,19 @@ from tqdm.auto import tqdm
 from . import checkpoints
 from . import chroma_bins
 from .colour import CHROMA, OUTPUTS, REGION_LUMA, compose, decode, out_channels, rgb_to_ycbcr
-from .config import ConfigError, GanConfig, as_dict, make
+from .config import ConfigError, GanConfig, as_dict
 from .dacon_data import data_dir, load_pair, lost_region_mask
 from .hue import hue_correlation_loss
 from .images import save_png
 from .masking import predict_mask
 from .metrics import WEIGHTS, ImageScore, UndefinedScore, hue_error_summary, hue_errors, score_image
-from .models import PatchDiscriminator, build_network, device
+from .devices import Precision, prepare_input, prepare_module
+from .models import PatchDiscriminator, build_network
 from .pipeline_file import GeneratorSpec, MaskSpec, PipelineFile, load_inpainter, load_mask
 from .restore import colourise, generator_input
 from .splits import read_split
 from .torch_data import RestorationDataset
-from .training import Run, Stage, fit
+from .training import Run, Stage, wrap_ddp
 
 
 def validation_set(rows, mask_model, mask: MaskSpec, progress: bool) -> list[dict]:
@@ -108,44 +109,49 @@ def start_from_gray(G, chroma: str = "regress") -> None:
             head.bias[1:] = -d2 / (2 * chroma_bins.SIGMA ** 2)
 
 
-def train_step(G, D, opt_g, opt_d, batch: dict, cfg: GanConfig, adversarial: bool,
+def train_step(G, D, opt_g, opt_d, batch: dict, cfg: GanConfig, adversarial: bool, precision: Precision,
                bin_weights: torch.Tensor | None = None) -> dict:
     """One pix2pix update: D on real vs fake pairs, then G on fooling D + weighted L1 (+ hue,
     + the rebalanced chroma-bin cross-entropy with chroma="bins").
 
-    D is frozen during G's update (as pix2pix does): its gradients there would be thrown away.
+    G and D may be DDP-wrapped; the networks run under the precision's autocast and the
+    losses in float32. D is frozen during G's update (as pix2pix does), and that pass
+    goes through D's own module, outside DDP: its gradients there would be thrown away.
+    Returns detached losses (no host sync).
     """
     dev = next(G.parameters()).device
-    gray, mask, gt, base = (batch[k].to(dev) for k in ("input", "mask", "gt", "base"))
-    cond = generator_input(base, mask, cfg.mask_input)
-    raw = G(cond)
+    gray, mask, gt, base = (batch[k].to(dev, non_blocking=True) for k in ("input", "mask", "gt", "base"))
+    cond = prepare_input(generator_input(base, mask, cfg.mask_input), dev)
+    with precision.autocast():
+        raw = G(cond).float()
     fake = compose(decode(raw, cfg.output, cfg.chroma), gray, mask, cfg.output, base, cfg.region_luma)
-    loss_d = torch.zeros(())
+    zero = torch.zeros((), device=dev)
+    loss_d = zero
     if adversarial:
-        real_logits, fake_logits = D(cond, gt), D(cond, fake.detach())
+        with precision.autocast():
+            real_logits, fake_logits = D(cond, gt).float(), D(cond, fake.detach()).float()
         loss_d = 0.5 * (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
                         + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
+        precision.backward(loss_d, opt_d)
     loss_l1 = F.l1_loss(fake, gt)
-    loss_adv = torch.zeros(())
+    loss_adv = zero
+    d_alone = getattr(D, "module", D)
     if adversarial:
-        D.requires_grad_(False)
-        logits = D(cond, fake)
+        d_alone.requires_grad_(False)
+        with precision.autocast():
+            logits = d_alone(cond, fake).float()
         loss_adv = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
-    loss_hue = hue_correlation_loss(fake, gt) if cfg.hue_weight > 0 else torch.zeros(())
-    loss_ce = torch.zeros(())
+    loss_hue = hue_correlation_loss(fake, gt) if cfg.hue_weight > 0 else zero
+    loss_ce = zero
     if cfg.chroma == "bins":
         loss_ce = chroma_bins.classification_loss(raw[:, 1:], rgb_to_ycbcr(gt)[:, 1:], bin_weights.to(dev))
     loss_g = (cfg.adv_weight * loss_adv + cfg.l1_weight * loss_l1 + cfg.hue_weight * loss_hue
               + cfg.ce_weight * loss_ce)
-    opt_g.zero_grad(set_to_none=True)
-    loss_g.backward()
-    opt_g.step()
-    D.requires_grad_(True)
-    return {"loss_G_adv": loss_adv.item(), "loss_G_l1": loss_l1.item(), "loss_G_hue": loss_hue.item(),
-            "loss_G_ce": loss_ce.item(), "loss_D": loss_d.item()}
+    precision.backward(loss_g, opt_g)
+    precision.update()
+    d_alone.requires_grad_(True)
+    return {"loss_G_adv": loss_adv.detach(), "loss_G_l1": loss_l1.detach(), "loss_G_hue": loss_hue.detach(),
+            "loss_G_ce": loss_ce.detach(), "loss_D": loss_d.detach()}
 
 
 def bin_weights_from(rows, size: int, limit: int = 256) -> torch.Tensor:
@@ -177,9 +183,9 @@ class GanStage(Stage):
         self.val_rows = read_split(root, "val_split.csv", cfg.val_limit)
         runs = Path(checkpoint_root or checkpoints.storage_root())
         self.mask_file = load_mask(runs / cfg.mask_run)
-        self.mask_model = self.mask_file.mask.network().to(device())
+        self.mask_model = self.mask_file.mask.network().to(self.device)
         self.inpainter_file = load_inpainter(runs / cfg.inpainter_run) if cfg.inpainter_run else None
-        self.inpainter = self.inpainter_file.inpainter.network().to(device()) if self.inpainter_file else None
+        self.inpainter = self.inpainter_file.inpainter.network().to(self.device) if self.inpainter_file else None
 
     def build(self, provenance):
         cfg = self.cfg
@@ -189,9 +195,8 @@ class GanStage(Stage):
         start_from_gray(G, cfg.chroma)
         self.bin_weights = bin_weights_from(self.train_rows, cfg.image_size) if cfg.chroma == "bins" else None
         D = PatchDiscriminator(in_channels=in_ch + 3)
-        dev = device()
-        G.to(dev)
-        D.to(dev)
+        prepare_module(G, self.device)
+        prepare_module(D, self.device)
         betas = (cfg.beta1, cfg.beta2)
         self.G, self.D = G, D
         self.optimizers = {"G": torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=betas),
@@ -206,8 +211,12 @@ class GanStage(Stage):
             provenance["inpainter"] = self.inpainter_file.provenance.get("inpainter")
         return provenance
 
+    def distribute(self, dist) -> None:
+        self.G_train, self.D_train = wrap_ddp(self.G, dist), wrap_ddp(self.D, dist)
+
     def dataset(self):
-        return RestorationDataset(self.train_rows, size=self.cfg.image_size, augment=True, prefill=self.cfg.prefill)
+        return RestorationDataset(self.train_rows, size=self.cfg.image_size, augment=True, prefill=self.cfg.prefill,
+                                  seed=self.cfg.seed)
 
     def prepare_validation(self) -> None:
         self.val_items = validation_set(self.val_rows, self.mask_model, self.mask_file.mask, self.progress)
@@ -215,8 +224,8 @@ class GanStage(Stage):
     def train_step(self, batch: dict, epoch: int) -> dict:
         cfg = self.cfg
         adversarial = cfg.adv_weight > 0 and epoch >= cfg.adv_start_epoch
-        losses = train_step(self.G, self.D, self.optimizers["G"], self.optimizers["D"], batch, cfg, adversarial,
-                            self.bin_weights)
+        losses = train_step(self.G_train, self.D_train, self.optimizers["G"], self.optimizers["D"], batch, cfg,
+                            adversarial, self.precision, self.bin_weights)
         if cfg.ema:
             self.modules["G_ema"].update_parameters(self.G)
         return losses
@@ -224,7 +233,7 @@ class GanStage(Stage):
     def validate(self, epoch: int, run: Run) -> dict:
         val, shown = validate(self.G_out, self.spec, self.val_items, self.progress, self.inpainter)
         for k in ("S", "M", "C", "score"):
-            run.writer.add_scalar(f"val/{k}", val[k], epoch)
+            run.log(f"val/{k}", val[k], epoch)
         grid = sample_grid(shown)
         run.writer.add_image("val/input_prediction_truth", grid, epoch, dataformats="HWC")
         save_png(grid, run.dir / "samples" / f"epoch_{epoch:04d}.png")
@@ -242,25 +251,7 @@ class GanStage(Stage):
                             metrics=metrics, config=as_dict(self.cfg), provenance=run.provenance)
 
 
-def train(config: GanConfig | dict, data_root=None, checkpoint_root=None, progress: bool = True) -> Run:
-    """Train (or resume) a GAN run; best.pt is a complete restoration pipeline."""
-    cfg = config if isinstance(config, GanConfig) else make(GanConfig, config, "GAN training settings")
-    return fit(GanStage(cfg, data_root, checkpoint_root, progress), checkpoint_root)
-
-
-def main(argv=None) -> None:
-    """Scripted runs: python -m helpers.gan_training --config '{"epochs": 3}' [--data-dir D] [--checkpoint-root R]."""
-    import argparse
-    import json
-
-    ap = argparse.ArgumentParser(prog="python -m helpers.gan_training")
-    ap.add_argument("--config", default="{}", help="JSON object of GanConfig settings (helpers.config)")
-    ap.add_argument("--data-dir", default=None)
-    ap.add_argument("--checkpoint-root", default=None)
-    ap.add_argument("--quiet", action="store_true")
-    args = ap.parse_args(argv)
-    train(json.loads(args.config), args.data_dir, args.checkpoint_root, progress=not args.quiet)
-
-
-if __name__ == "__main__":
-    main()
+def train(config: GanConfig | dict, data_root=None, checkpoint_root=None, progress: bool = True):
+    """Train (or resume) a gan run (helpers.launch: in this process, or several with `processes`)."""
+    from .launch import train as launch_train
+    return launch_train("gan", config, data_root, checkpoint_root, progress)

@@ -19,17 +19,18 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .config import InpainterConfig, as_dict, make
+from .config import InpainterConfig, as_dict
 from .dacon_data import data_dir, load_pair, lost_region_mask
 from .images import to_gray
 from .inpaint import learned_fill, telea
 from .metrics import masked_ssim_score
-from .models import build_network, device
+from .devices import prepare_input
+from .models import build_network
 from .pipeline_file import InpainterFile, NetworkSpec, arch_of
 from .sample_data import PHOTO_EXTS
 from .splits import read_split
 from .torch_data import InpaintingCrops
-from .training import Run, Stage, fit
+from .training import OneNetworkStage, Run
 
 SSIM_WINDOW = 7  # the score's SSIM window
 
@@ -67,7 +68,7 @@ def extra_photo_paths(folder: str) -> list[str]:
     return paths
 
 
-class InpainterStage(Stage):
+class InpainterStage(OneNetworkStage):
     name = "inpainter"
     best_key = "M"
 
@@ -80,27 +81,19 @@ class InpainterStage(Stage):
 
     def build(self, provenance):
         cfg = self.cfg
-        self.model, self.arch = build_network(cfg.encoder_name, 2, 1, cfg.encoder_weights, cfg.weights_fallback,
-                                              (provenance or {}).get("inpainter"))
-        head = self.model.segmentation_head[0]  # start as Telea: no correction
+        model, arch = build_network(cfg.encoder_name, 2, 1, cfg.encoder_weights, cfg.weights_fallback,
+                                    (provenance or {}).get("inpainter"))
+        head = model.segmentation_head[0]  # start as Telea: no correction
         torch.nn.init.zeros_(head.weight)
         torch.nn.init.zeros_(head.bias)
-        self.model.to(device())
-        opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
-        self.modules, self.optimizers = {"model": self.model}, {"opt": opt, "sched": sched}
-        return {"inpainter": self.arch}
+        return self.adopt(model, arch)
 
     def spec(self, state_dict=None) -> NetworkSpec:
         return NetworkSpec(arch=arch_of(self.arch), size=self.cfg.image_size, state_dict=state_dict)
 
     def dataset(self):
-        self.crops = InpaintingCrops(list(self.train_rows.gt_image_path_abs), self.extra, self.cfg.crop_size,
-                                     self.cfg.samples_per_epoch, self.cfg.seed)
-        return self.crops
-
-    def start_epoch(self, epoch: int) -> None:
-        self.crops.epoch = epoch  # new crops every epoch, the same ones on a resume
+        return InpaintingCrops(list(self.train_rows.gt_image_path_abs), self.extra, self.cfg.crop_size,
+                               self.cfg.samples_per_epoch, self.cfg.seed)
 
     def prepare_validation(self) -> None:
         """The validation images with their true regions, and Telea's M on them (the baseline)."""
@@ -114,18 +107,13 @@ class InpainterStage(Stage):
         self.telea_m = float(np.mean(telea_m))
 
     def train_step(self, batch: dict, epoch: int) -> dict:
-        dev = next(self.model.parameters()).device
-        x, mask, target = (batch[k].to(dev) for k in ("input", "mask", "target"))
-        pred = (x + self.model(torch.cat([x, mask], dim=1))).clamp(0, 1)
+        x, mask, target = (batch[k].to(self.device, non_blocking=True) for k in ("input", "mask", "target"))
+        with self.precision.autocast():
+            correction = self.trained(prepare_input(torch.cat([x, mask], dim=1), self.device))
+        pred = (x + correction.float()).clamp(0, 1)
         losses = region_loss(pred, target, mask, self.cfg.ssim_weight)
-        opt = self.optimizers["opt"]
-        opt.zero_grad(set_to_none=True)
-        losses["total"].backward()
-        opt.step()
-        return {"loss": losses["total"].item(), "loss_l1": losses["l1"].item(), "ssim": losses["ssim"].item()}
-
-    def end_epoch(self, epoch: int) -> None:
-        self.optimizers["sched"].step()
+        self.update(losses["total"])
+        return {"loss": losses["total"].detach(), "loss_l1": losses["l1"].detach(), "ssim": losses["ssim"].detach()}
 
     @torch.inference_mode()
     def validate(self, epoch: int, run: Run) -> dict:
@@ -137,7 +125,7 @@ class InpainterStage(Stage):
             l1.append(float(np.abs(filled[mask].astype(np.int16) - truth[mask]).mean()))
         metrics = {"M": float(np.mean(m)), "M_telea": self.telea_m, "val_l1": float(np.mean(l1))}
         for k in ("M", "val_l1"):
-            run.writer.add_scalar(f"val/{k}", metrics[k], epoch)
+            run.log(f"val/{k}", metrics[k], epoch)
         return metrics
 
     def summary(self, epoch: int, m: dict) -> str:
@@ -149,7 +137,7 @@ class InpainterStage(Stage):
                              config=as_dict(self.cfg), provenance=run.provenance)
 
 
-def train(config: InpainterConfig | dict, data_root=None, checkpoint_root=None, progress: bool = True) -> Run:
-    """Train (or resume) an inpainter run; returns the Run (folder, history, best M)."""
-    cfg = config if isinstance(config, InpainterConfig) else make(InpainterConfig, config, "inpainter settings")
-    return fit(InpainterStage(cfg, data_root, checkpoint_root, progress), checkpoint_root)
+def train(config: InpainterConfig | dict, data_root=None, checkpoint_root=None, progress: bool = True):
+    """Train (or resume) a inpainter run (helpers.launch: in this process, or several with `processes`)."""
+    from .launch import train as launch_train
+    return launch_train("inpainter", config, data_root, checkpoint_root, progress)

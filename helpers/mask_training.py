@@ -12,19 +12,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .config import MaskConfig, as_dict, make
+from .config import MaskConfig, as_dict
 from .dacon_data import data_dir, load_pair, lost_region_mask
 from .images import read_gray, save_png
 from .masking import iou_dice, mask_probability, predict_mask, snap_radius, snap_to_fill
-from .models import build_network, device
+from .devices import prepare_input
+from .models import build_network
 from .pipeline_file import MaskFile, MaskSpec, arch_of
 from .splits import read_split
 from .torch_data import RestorationDataset
-from .training import Run, Stage, fit
+from .training import OneNetworkStage, Run
 
 
 def evaluate(model, rows: pd.DataFrame, spec: MaskSpec, progress: bool = False) -> pd.DataFrame:
@@ -44,7 +44,7 @@ def evaluate(model, rows: pd.DataFrame, spec: MaskSpec, progress: bool = False) 
     return pd.DataFrame(out)
 
 
-class MaskStage(Stage):
+class MaskStage(OneNetworkStage):
     name = "mask"
     best_key = "iou"
 
@@ -56,38 +56,29 @@ class MaskStage(Stage):
 
     def build(self, provenance):
         cfg = self.cfg
-        self.model, self.arch = build_network(cfg.encoder_name, 1, 1, cfg.encoder_weights, cfg.weights_fallback,
-                                              (provenance or {}).get("mask"))
-        self.model.to(device())
-        opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
-        self.modules, self.optimizers = {"model": self.model}, {"opt": opt, "sched": sched}
-        return {"mask": self.arch}
+        return self.adopt(*build_network(cfg.encoder_name, 1, 1, cfg.encoder_weights, cfg.weights_fallback,
+                                         (provenance or {}).get("mask")))
 
     def spec(self, state_dict=None) -> MaskSpec:
         return MaskSpec(arch=arch_of(self.arch), size=self.cfg.image_size, threshold=self.cfg.threshold,
                         state_dict=state_dict)
 
     def dataset(self):
-        return RestorationDataset(self.train_rows, size=self.cfg.image_size, augment=True)
+        return RestorationDataset(self.train_rows, size=self.cfg.image_size, augment=True, seed=self.cfg.seed)
 
     def train_step(self, batch: dict, epoch: int) -> dict:
-        dev = next(self.model.parameters()).device
-        loss = F.binary_cross_entropy_with_logits(self.model(batch["input"].to(dev)), batch["mask"].to(dev))
-        opt = self.optimizers["opt"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return {"loss": loss.item()}
-
-    def end_epoch(self, epoch: int) -> None:
-        self.optimizers["sched"].step()
+        x, target = prepare_input(batch["input"], self.device), batch["mask"].to(self.device, non_blocking=True)
+        with self.precision.autocast():
+            logits = self.trained(x)
+        loss = F.binary_cross_entropy_with_logits(logits.float(), target)
+        self.update(loss)
+        return {"loss": loss.detach()}
 
     def validate(self, epoch: int, run: Run) -> dict:
         val = evaluate(self.model, self.val_rows, self.spec(), self.progress)
         metrics = {k: float(v) for k, v in val.drop(columns=["name", "area"]).mean().items()}
         for k in ("iou", "dice", "iou_coarse"):
-            run.writer.add_scalar(f"val/{k}", metrics[k], epoch)
+            run.log(f"val/{k}", metrics[k], epoch)
         return metrics
 
     def summary(self, epoch: int, m: dict) -> str:
@@ -99,10 +90,10 @@ class MaskStage(Stage):
                         config=as_dict(self.cfg), provenance=run.provenance)
 
 
-def train(config: MaskConfig | dict, data_root=None, checkpoint_root=None, progress: bool = True) -> Run:
-    """Train (or resume) a mask model run; returns the Run (folder, history, best IoU)."""
-    cfg = config if isinstance(config, MaskConfig) else make(MaskConfig, config, "mask training settings")
-    return fit(MaskStage(cfg, data_root, checkpoint_root, progress), checkpoint_root)
+def train(config: MaskConfig | dict, data_root=None, checkpoint_root=None, progress: bool = True):
+    """Train (or resume) a mask run (helpers.launch: in this process, or several with `processes`)."""
+    from .launch import train as launch_train
+    return launch_train("mask", config, data_root, checkpoint_root, progress)
 
 
 def write_masks(model, spec: MaskSpec, input_paths, out_dir, progress: bool = True) -> list[Path]:

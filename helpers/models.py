@@ -86,11 +86,6 @@ def build_unet(encoder_name: str, in_channels: int, classes: int, encoder_weight
     return model, f"{encoder_name} encoder started from random weights"
 
 
-def device() -> torch.device:
-    """Where networks train and (with the torch backend) run: the GPU when there is one (Colab), else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 class PatchDiscriminator(nn.Module):
     """pix2pix's 70x70 PatchGAN: conditional, judges (input, colour) pairs patch by patch.
 

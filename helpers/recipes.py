@@ -11,7 +11,6 @@ passes the project recipe and the CPU budget as two `-f` files.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import yaml
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import gc
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -17,7 +16,7 @@ import torch
 from .colour import compose, decode
 from .inpaint import learned_fill, telea
 from .masking import predict_mask
-from .models import device
+from .devices import device
 from .pipeline_file import GeneratorSpec, MaskSpec, NetworkSpec, PipelineFile, load_pipeline
 from .tensors import bands, device_of, shrink, to_tensor, to_uint8, upsample_rows, work_shape
 from .tiling import forward_tiled
@@ -103,14 +102,17 @@ def release_memory() -> None:
 class Restorer:
     """Mask model + generator, ready to restore gray images of any size.
 
-    backend="onnx" runs both networks with ONNX Runtime on the CPU (the fast path,
+    backend="onnx" runs the networks with ONNX Runtime on the CPU (the fast CPU path,
     helpers.onnx_backend); backend="torch" runs them in PyTorch, on the GPU when there
-    is one. tta: flip test-time augmentation; None keeps what the model was validated with.
+    is one; "auto" picks PyTorch on a GPU, else ONNX Runtime. tta: flip test-time
+    augmentation; None keeps what the model was validated with.
     """
 
     def __init__(self, pipeline: PipelineFile, tta: bool | None = None, backend: str = "onnx"):
+        if backend == "auto":
+            backend = "torch" if device().type == "cuda" else "onnx"
         if backend not in ("onnx", "torch"):
-            raise ValueError(f"backend must be 'onnx' or 'torch', got {backend!r}")
+            raise ValueError(f"backend must be 'onnx', 'torch' or 'auto', got {backend!r}")
         self.pipeline, self.backend = pipeline, backend
         self.gen_spec: GeneratorSpec = pipeline.generator
         self.mask_spec: MaskSpec = pipeline.mask
@@ -145,8 +147,10 @@ class Restorer:
                 + ("; learned inpainter" if self.inpainter is not None else "; Telea fill")
                 + f"; {self.backend} backend")
 
-    def find_mask(self, gray: np.ndarray) -> np.ndarray:
-        return predict_mask(self.mask_model, gray, self.mask_spec.scale, self.mask_spec.threshold)
+    def find_mask(self, gray: np.ndarray, threshold: float | None = None) -> np.ndarray:
+        """The lost region (bool); threshold: P(lost) above which a pixel is lost (default: the model's)."""
+        return predict_mask(self.mask_model, gray, self.mask_spec.scale,
+                            self.mask_spec.threshold if threshold is None else threshold)
 
     def restore(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(restored RGB uint8 (H, W, 3), predicted lost region bool (H, W))."""

@@ -4,10 +4,12 @@ For the sample dataset, meta.csv names each image's source photo, and whole
 sources are assigned to validation until it holds about `val_frac` of the images.
 For the real DACON data (no meta.csv) it is a plain seeded split of the rows.
 The split is written as train_split.csv / val_split.csv next to train.csv, in the
-same two-column format.
+same two-column format; when that folder is read-only (Kaggle's /kaggle/input), in
+the work folder instead (helpers.runtime.work_dir), where the readers look too.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -15,18 +17,37 @@ import numpy as np
 import pandas as pd
 
 from .dacon_data import TRAIN_COLUMNS, data_dir, read_csv, read_train_csv
-from .files import atomic_write
+from .files import FolderError, atomic_write, ensure_writable
+from .runtime import work_dir
 
 
 SPLIT_FILES = ("train_split.csv", "val_split.csv")
 
 
+def _writable(folder: Path) -> bool:
+    try:
+        ensure_writable(folder, "dataset folder")
+        return True
+    except FolderError:
+        return False
+
+
+def split_dir(root) -> Path:
+    """Where a dataset's split files are: beside train.csv, or for a read-only dataset folder
+    in work_dir()/splits/<folder name>-<hash of its path>."""
+    root = Path(root).resolve()
+    if (root / SPLIT_FILES[0]).is_file() or _writable(root):
+        return root
+    digest = hashlib.sha1(str(root).encode()).hexdigest()[:8]
+    return work_dir() / "splits" / f"{root.name}-{digest}"
+
+
 def read_split(root, name: str, limit: int = 0) -> pd.DataFrame:
     """train_split.csv / val_split.csv of a dataset (written by notebook 02), checked like train.csv."""
-    root = Path(root)
-    if not (root / name).is_file():
-        raise FileNotFoundError(f"{root / name}: not found; run notebook 02 (dataset split) first")
-    rows = read_csv(root, name, TRAIN_COLUMNS)
+    folder = split_dir(root)
+    if not (folder / name).is_file():
+        raise FileNotFoundError(f"{folder / name}: not found; run notebook 02 (dataset split) first")
+    rows = read_csv(root, name, TRAIN_COLUMNS, csv_dir=folder)
     return rows.head(limit) if limit else rows
 
 
@@ -68,6 +89,7 @@ def write_split(root: str | os.PathLike | None = None, val_frac: float = 0.2,
             raise ValueError(f"{meta_path}: no source recorded for {sorted(missing)[0]!r}")
         sources = train.input_image_path.map(meta.source)
     tr, va = split_rows(train, val_frac, seed, sources)
+    folder = split_dir(root)
     for df, name in ((tr, "train_split.csv"), (va, "val_split.csv")):
-        atomic_write(Path(root) / name, lambda tmp, df=df: df[TRAIN_COLUMNS].to_csv(tmp, index=False))
+        atomic_write(folder / name, lambda tmp, df=df: df[TRAIN_COLUMNS].to_csv(tmp, index=False))
     return tr, va

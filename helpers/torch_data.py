@@ -25,23 +25,26 @@ class RestorationDataset(Dataset):
 
     `rows` come from helpers.dacon_data.read_csv (the *_abs columns). Images are
     checked (mode, 512x512) as they are read, so a bad file fails by name. The mask
-    is the score's: input != PIL-gray(truth). augment=True flips left-right at random.
+    is the score's: input != PIL-gray(truth). augment=True flips left-right at random,
+    decided by (seed, epoch, item): an index i stands for item i % len and epoch i // len
+    (helpers.training.EpochSampler), so workers and resumed runs agree.
     'base' is what the generator is shown: the input, or with prefill=True the input
     with the lost region filled by Telea inpainting (helpers.inpaint), as at inference.
     """
 
     def __init__(self, rows: pd.DataFrame, size: int = 256, augment: bool = False, with_gt: bool = True,
-                 prefill: bool = False):
+                 prefill: bool = False, seed: int = 0):
         self.inputs = list(rows["input_image_path_abs"])
         self.gts = list(rows["gt_image_path_abs"]) if with_gt else None
-        self.size, self.augment, self.prefill = size, augment, prefill
+        self.size, self.augment, self.prefill, self.seed = size, augment, prefill, seed
         if prefill and not with_gt:
             raise ValueError("prefill needs the truth images (the lost region comes from them)")
 
     def __len__(self) -> int:
         return len(self.inputs)
 
-    def __getitem__(self, i: int) -> dict:
+    def __getitem__(self, index: int) -> dict:
+        epoch, i = divmod(index, len(self))
         inp = read_gray(self.inputs[i], IMAGE_SIZE)
         item = {"name": Path(self.inputs[i]).name}
         arrays = {"input": _resize(inp, self.size, Image.Resampling.BILINEAR)[None]}
@@ -52,7 +55,7 @@ class RestorationDataset(Dataset):
             arrays["mask"] = _resize(mask, self.size, Image.Resampling.NEAREST)[None]
         small = arrays["input"][0]
         arrays["base"] = (telea(small, arrays["mask"][0] > 0, grow=1) if self.prefill else small)[None]
-        flip = self.augment and bool(torch.rand(()) < 0.5)
+        flip = self.augment and bool(np.random.default_rng([self.seed, epoch, i]).random() < 0.5)
         for k, a in arrays.items():
             t = torch.from_numpy(np.array(a)).float() / 255.0  # a copy: PIL arrays are read-only
             item[k] = t.flip(-1) if flip else t
@@ -65,13 +68,13 @@ class InpaintingCrops(Dataset):
     Each item takes one image (a training truth, or a random 512 crop of an extra photo),
     turns it gray as the competition did, draws one lost region on it (helpers.damage),
     prefills the region with Telea and crops `crop` pixels around the region at full
-    scale. Items depend on (seed, epoch, index) only, so a resumed run sees the same
-    crops, and every epoch new ones: set `epoch` before iterating.
+    scale. Items depend on (seed, epoch, item) only, so a resumed run sees the same crops
+    and every epoch new ones: index i stands for item i % len in epoch i // len
+    (helpers.training.EpochSampler).
     """
 
     def __init__(self, truths: list[str], extra_photos: list[str], crop: int, samples: int, seed: int):
         self.truths, self.extra, self.crop, self.samples, self.seed = truths, extra_photos, crop, samples, seed
-        self.epoch = 0
         if not truths and not extra_photos:
             raise ValueError("no images to draw damaged crops from")
 
@@ -85,10 +88,11 @@ class InpaintingCrops(Dataset):
         from .sample_data import load_photo, random_crop
         return random_crop(load_photo(self.extra[k - len(self.truths)]), rng)[0]
 
-    def __getitem__(self, i: int) -> dict:
+    def __getitem__(self, index: int) -> dict:
         from .damage import apply_damage, sample_damage
         from .images import to_gray
-        rng = np.random.default_rng([self.seed, self.epoch, i])
+        epoch, i = divmod(index, self.samples)
+        rng = np.random.default_rng([self.seed, epoch, i])
         gray = to_gray(self._image(rng))
         damage = sample_damage(rng, IMAGE_SIZE[0])
         mask = damage.mask

@@ -14,7 +14,15 @@ A run is one folder under the checkpoint root (helpers.checkpoints):
 Re-running with the same run name resumes from the newest readable checkpoint. Settings
 marked resume="same" in helpers.config must match what the run was trained with, so a
 resumed run never silently mixes two recipes; a resume rebuilds the networks the run
-actually used (its provenance) and loads their weights, with no download.
+actually used (its provenance) and loads their weights, with no download. Only the
+newest `keep_checkpoints` epoch files stay.
+
+One data loader serves the whole run (pinned memory and persistent workers on a GPU);
+its order depends only on (seed, epoch), and the datasets draw their randomness from
+(seed, epoch, index), so a resumed run sees the very batches the killed one would have.
+Losses stay on the device and reach the host every LOG_EVERY steps only. Under torchrun
+(helpers.launch) each process trains its share of every epoch in DDP and the main one
+alone writes checkpoints, logs and validates.
 """
 from __future__ import annotations
 
@@ -27,14 +35,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader, Dataset
+import torch.distributed as torch_dist
+from torch.utils.data import DataLoader, Dataset, Sampler
 from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 
 from . import __version__, checkpoints
 from .config import TrainConfig, as_dict, resume_differences
+from .devices import Distributed, Precision, barrier, device, distributed, init_distributed, loader_workers
 from .files import atomic_write, remove_stale_temps
 from .run_lock import RunLock
+
+LOG_EVERY = 20  # steps between host syncs for the progress bar and TensorBoard
 
 
 class ResumeError(ValueError):
@@ -47,11 +59,39 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def epoch_loader(dataset: Dataset, batch_size: int, seed: int, epoch: int, num_workers: int) -> DataLoader:
-    """A shuffled loader whose order depends only on (seed, epoch), so a resumed run sees the same batches."""
-    g = torch.Generator().manual_seed(seed * 100_003 + epoch)
-    return DataLoader(dataset, batch_size=batch_size, shuffle=True, drop_last=len(dataset) > batch_size,
-                      generator=g, num_workers=num_workers, persistent_workers=False)
+class EpochSampler(Sampler):
+    """Indices `epoch * n + i` (i a permutation of range(n) seeded by (seed, epoch)), this rank's share.
+
+    Datasets take `index % n` as the item and `index // n` as the epoch, so their random
+    augmentation follows (seed, epoch, item) whatever the worker or process. Call
+    set_epoch before each epoch.
+    """
+
+    def __init__(self, n: int, seed: int, dist: Distributed | None = None):
+        self.n, self.seed, self.epoch = n, seed, 0
+        self.rank, self.world = (dist.rank, dist.world) if dist else (0, 1)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return -(-self.n // self.world)
+
+    def __iter__(self):
+        order = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 100_003 + self.epoch))
+        order = order.tolist()
+        order += order[: len(self) * self.world - self.n]  # every rank the same number of items
+        return iter([self.epoch * self.n + i for i in order[self.rank::self.world]])
+
+
+def run_loader(dataset: Dataset, cfg: TrainConfig, dist: Distributed | None, dev: torch.device):
+    """The run's one loader and its sampler."""
+    sampler = EpochSampler(len(dataset), cfg.seed, dist)
+    workers = loader_workers(cfg.num_workers)
+    loader = DataLoader(dataset, batch_size=cfg.batch_size, sampler=sampler, num_workers=workers,
+                        drop_last=len(sampler) > cfg.batch_size, pin_memory=dev.type == "cuda",
+                        persistent_workers=workers > 0)
+    return loader, sampler
 
 
 def legacy_provenance(config: dict, network: str) -> dict:
@@ -66,19 +106,23 @@ class Run:
     Creating a Run locks its folder until `close()` (use it as a context manager, so the
     lock is released however training ends) and reads the newest checkpoint, refusing
     at once (before any network is built) when it was trained with other settings.
+    main=False (the other DDP ranks): no lock, no writes, the checkpoint only read.
     """
 
-    def __init__(self, cfg: TrainConfig, root=None, network: str = "model"):
-        self.cfg = cfg
-        self.dir = checkpoints.run_dir(cfg.run, root)  # fails now, not after an hour, if unwritable
-        self.lock = RunLock(self.dir).acquire()
+    def __init__(self, cfg: TrainConfig, root=None, network: str = "model", main: bool = True):
+        self.cfg, self.main = cfg, main
+        # the main rank checks the folder is writable now, not after an hour
+        self.dir = checkpoints.run_dir(cfg.run, root) if main else Path(root or checkpoints.storage_root()) / cfg.run
+        self.lock = RunLock(self.dir).acquire() if main else None
         self.writer: SummaryWriter | None = None
         try:
-            for folder in (self.dir, self.dir / "samples"):  # temporary files of a killed earlier trainer
-                remove_stale_temps(folder)
+            if main:
+                for folder in (self.dir, self.dir / "samples"):  # temporary files of a killed earlier trainer
+                    remove_stale_temps(folder)
             self.latest = checkpoints.load_latest(self.dir)
         except BaseException:
-            self.lock.release()
+            if self.lock:
+                self.lock.release()
             raise
         self.history: list[dict] = []
         self.best = float("-inf")
@@ -115,18 +159,24 @@ class Run:
         print(f"resuming {self.dir.name} after epoch {self.start_epoch} from {Path(state['path']).name}")
         return self.start_epoch
 
-    def write_config(self, stage: str) -> Path:
+    def write_config(self, stage: str, runtime: dict) -> None:
         """config.json: the resolved settings, the provenance, when and with what it (re)started."""
+        if not self.main:
+            return
         record = {"stage": stage, "config": as_dict(self.cfg), "provenance": self.provenance,
                   "started": time.strftime("%Y-%m-%d %H:%M:%S"), "resumed_after_epoch": self.start_epoch,
+                  "runtime": runtime,
                   "versions": {"helpers": __version__, "torch": torch.__version__, "python": platform.python_version()}}
         text = json.dumps(record, indent=2, default=str)
-        return atomic_write(self.dir / "config.json", lambda tmp: Path(tmp).write_text(text))
+        atomic_write(self.dir / "config.json", lambda tmp: Path(tmp).write_text(text))
 
-    def open_writer(self, steps_per_epoch: int) -> SummaryWriter:
-        # purge_step drops events a killed run logged after its last checkpoint
-        self.writer = SummaryWriter(str(self.dir / "tb"), purge_step=self.start_epoch * steps_per_epoch)
-        return self.writer
+    def open_writer(self, steps_per_epoch: int) -> None:
+        if self.main:  # purge_step drops events a killed run logged after its last checkpoint
+            self.writer = SummaryWriter(str(self.dir / "tb"), purge_step=self.start_epoch * steps_per_epoch)
+
+    def log(self, tag: str, value, step: int) -> None:
+        if self.writer is not None:
+            self.writer.add_scalar(tag, value, step)
 
     def end_epoch(self, epoch: int, metrics: dict, modules: dict, optimizers: dict,
                   best_key: str, best_file) -> bool:
@@ -136,6 +186,8 @@ class Run:
         Returns whether this epoch was the best so far.
         """
         self.history.append({"epoch": epoch, **metrics})
+        if not self.main:
+            return False
         improved = metrics[best_key] > self.best
         if improved:
             self.best = metrics[best_key]
@@ -148,6 +200,9 @@ class Run:
                 "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
             }, self.dir, epoch)
             print(f"epoch {epoch}: checkpoint {path}")
+            if self.cfg.keep_checkpoints:  # older epoch files: only this run's own, newest first
+                for old in checkpoints.epoch_files(self.dir)[self.cfg.keep_checkpoints:]:
+                    old.unlink(missing_ok=True)
         table = pd.DataFrame(self.history)
         atomic_write(self.dir / "history.csv", lambda tmp: table.to_csv(tmp, index=False))
         if self.writer is not None:
@@ -158,7 +213,28 @@ class Run:
         if self.writer is not None:
             self.writer.close()
             self.writer = None
-        self.lock.release()
+        if self.lock is not None:
+            self.lock.release()
+
+
+def open_run(cfg: TrainConfig, root, network: str, dist: Distributed | None) -> Run:
+    """The Run of this process: the main rank locks and checks the folder first, the others
+    then only read it; an error on the main rank stops every rank with the same message."""
+    if dist is None:
+        return Run(cfg, root, network)
+    run, error = None, None
+    if dist.main:
+        try:
+            run = Run(cfg, root, network)
+        except Exception as e:  # noqa: BLE001 (re-raised on every rank below)
+            error = e
+    message = [None if error is None else f"{type(error).__name__}: {error}"]
+    torch_dist.broadcast_object_list(message, src=0)
+    if error is not None:
+        raise error
+    if message[0] is not None:
+        raise RuntimeError(f"the main training process stopped: {message[0]}")
+    return run if dist.main else Run(cfg, root, network, main=False)
 
 
 class Stage:
@@ -172,35 +248,40 @@ class Stage:
         self.cfg, self.data_root, self.checkpoint_root, self.progress = cfg, data_root, checkpoint_root, progress
         self.modules: dict = {}  # name -> torch module: saved in every checkpoint
         self.optimizers: dict = {}  # name -> optimizer or scheduler (anything with a state_dict)
+        self.device = device()
+        self.precision = Precision(cfg.amp, self.device)
 
     def build(self, provenance: dict | None) -> dict:
-        """Create the networks and optimizers (seeded already). provenance: the resumed run's,
-        to rebuild the same architecture without downloading weights; None for a new run.
-        Returns the provenance to record."""
+        """Create the networks (on self.device) and optimizers (seeded already). provenance: the
+        resumed run's, to rebuild the same architecture without downloading weights; None for a
+        new run. Returns the provenance to record."""
         raise NotImplementedError
+
+    def distribute(self, dist: Distributed | None) -> None:
+        """Wrap the trained networks for DDP (after their weights are loaded); nothing to do alone."""
 
     def dataset(self) -> Dataset:
         raise NotImplementedError
 
     def prepare_validation(self) -> None:
-        """Work done once per run before the first epoch (e.g. the validation masks)."""
+        """Work done once per run before the first epoch (e.g. the validation masks); main rank only."""
 
     def start_epoch(self, epoch: int) -> None:
-        """Before the epoch's first step (e.g. tell an on-the-fly dataset which epoch it is)."""
+        """Before the epoch's first step."""
 
     def train(self) -> None:
         for m in self.modules.values():
             m.train()
 
     def train_step(self, batch: dict, epoch: int) -> dict:
-        """One update; returns {history column: loss value} for logging."""
+        """One update; returns {history column: detached scalar tensor} (no host sync here)."""
         raise NotImplementedError
 
     def end_epoch(self, epoch: int) -> None:
         """After the epoch's last step (e.g. a learning-rate schedule)."""
 
     def validate(self, epoch: int, run: Run) -> dict:
-        """Validation metrics of the epoch (best_key among them)."""
+        """Validation metrics of the epoch (best_key among them); main rank only."""
         raise NotImplementedError
 
     def summary(self, epoch: int, metrics: dict) -> str:
@@ -211,36 +292,84 @@ class Stage:
         raise NotImplementedError
 
 
+class OneNetworkStage(Stage):
+    """A stage that trains one network (self.model) with AdamW and a cosine decay over the
+    epochs: the mask model and the inpainter. Its config has lr and weight_decay."""
+
+    def adopt(self, model: torch.nn.Module, arch: dict) -> dict:
+        """Take the built network (called by build): device, optimizer, schedule; its provenance."""
+        from .devices import prepare_module
+        self.model, self.arch = prepare_module(model, self.device), arch
+        opt = torch.optim.AdamW(model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.cfg.epochs)
+        self.modules, self.optimizers = {"model": model}, {"opt": opt, "sched": sched}
+        return {self.name: arch}
+
+    def distribute(self, dist: Distributed | None) -> None:
+        self.trained = wrap_ddp(self.model, dist)
+
+    def update(self, loss: torch.Tensor) -> None:
+        self.precision.backward(loss, self.optimizers["opt"])
+        self.precision.update()
+
+    def end_epoch(self, epoch: int) -> None:
+        self.optimizers["sched"].step()
+
+
+def wrap_ddp(module: torch.nn.Module, dist: Distributed | None):
+    """The module as DDP trains it (or itself alone)."""
+    if dist is None:
+        return module
+    from torch.nn.parallel import DistributedDataParallel
+    ids = [module_device.index] if (module_device := next(module.parameters()).device).type == "cuda" else None
+    return DistributedDataParallel(module, device_ids=ids, broadcast_buffers=False)
+
+
 def fit(stage: Stage, run_root=None) -> Run:
-    """Train (or resume) `stage` until its config's epochs; returns the closed Run."""
+    """Train (or resume) `stage` until its config's epochs; returns the closed Run.
+
+    Under torchrun every process calls this; the main one writes (helpers.launch).
+    """
     cfg = stage.cfg
     cfg.check()
-    with Run(cfg, run_root, stage.name) as run:  # locks the folder; released however training ends
+    dist = distributed()
+    init_distributed(dist)
+    with open_run(cfg, run_root, stage.name, dist) as run:  # the main rank locks the folder until the end
         seed_everything(cfg.seed)
         run.provenance = stage.build(run.provenance or None)
         start = run.restore(stage.modules, stage.optimizers)
-        run.write_config(stage.name)
+        stage.distribute(dist)
         dataset = stage.dataset()
-        steps = len(epoch_loader(dataset, cfg.batch_size, cfg.seed, 0, 0))
-        writer = run.open_writer(steps)
-        stage.prepare_validation()
+        loader, sampler = run_loader(dataset, cfg, dist, stage.device)
+        run.write_config(stage.name, {"device": str(stage.device), "precision": stage.precision.describe(),
+                                      "processes": dist.world if dist else 1, "loader_workers": loader.num_workers})
+        steps = len(loader)
+        run.open_writer(steps)
+        if run.main:
+            print(f"training on {stage.device} in {stage.precision.describe()}"
+                  + (f", {dist.world} processes (DDP)" if dist else "") + f", {loader.num_workers} loader worker(s)")
+            stage.prepare_validation()
         for epoch in range(start + 1, cfg.epochs + 1):
             t0 = time.time()
+            sampler.set_epoch(epoch)
             stage.start_epoch(epoch)
             stage.train()
-            sums: dict[str, float] = {}
-            loader = epoch_loader(dataset, cfg.batch_size, cfg.seed, epoch, cfg.num_workers)
-            bar = tqdm(loader, desc=f"{stage.name} epoch {epoch}/{cfg.epochs}", disable=not stage.progress)
+            sums: dict[str, torch.Tensor] = {}
+            bar = tqdm(loader, desc=f"{stage.name} epoch {epoch}/{cfg.epochs}", disable=not (stage.progress and run.main))
             for i, batch in enumerate(bar):
                 for k, v in stage.train_step(batch, epoch).items():
                     sums[k] = sums.get(k, 0.0) + v
-                    writer.add_scalar(f"train/{k}", v, (epoch - 1) * steps + i)
-                bar.set_postfix({k.removeprefix("loss_"): f"{v / (i + 1):.4f}" for k, v in sums.items()})
+                if (i + 1) % LOG_EVERY == 0 or i + 1 == steps:  # the only host syncs of the loop
+                    means = {k: float(v) / (i + 1) for k, v in sums.items()}
+                    for k, v in means.items():
+                        run.log(f"train/{k}", v, (epoch - 1) * steps + i)
+                    bar.set_postfix({k.removeprefix("loss_"): f"{v:.4f}" for k, v in means.items()})
             stage.end_epoch(epoch)
-            n = max(1, len(loader))
-            metrics = {**{k: v / n for k, v in sums.items()}, **stage.validate(epoch, run),
-                       "seconds": time.time() - t0}
-            print(stage.summary(epoch, metrics))
+            metrics = {k: float(v) / max(1, steps) for k, v in sums.items()}
+            if run.main:
+                metrics = {**metrics, **stage.validate(epoch, run), "seconds": time.time() - t0}
+                print(stage.summary(epoch, metrics))
             run.end_epoch(epoch, metrics, stage.modules, stage.optimizers, stage.best_key,
                           lambda: stage.best_file(epoch, metrics, run))
+            barrier()  # the other ranks wait for validation and the checkpoint
     return run

@@ -8,10 +8,13 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python (dacon-photo-restore)
+#     display_name: Python 3
 #     language: python
-#     name: dacon-photo-restore
+#     name: python3
 # ---
+
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dacon-photo-restore/dacon-photo-restore/blob/main/notebooks/01_data_exploration.ipynb) [![Open In Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)](https://kaggle.com/kernels/welcome?src=https://github.com/dacon-photo-restore/dacon-photo-restore/blob/main/notebooks/01_data_exploration.ipynb)
 
 # %% [markdown]
 # # 01 · Data exploration
@@ -21,31 +24,45 @@
 # the real DACON data when `DATA_DIR` points at an unzipped `open.zip`.
 
 # %%
-# Environment: in Colab, mount Drive and install the repository; locally, nothing to do.
+# Environment: Colab, Kaggle or this machine (the same cell opens every notebook).
+# In Colab and on Kaggle: install this repository (a fork: set DACON_REPO_URL first)
+# without touching the platform's torch, and mount Google Drive (Colab). Everywhere:
+# find or stage the data once for the whole series (helpers.runtime.prepare).
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 
 IN_COLAB = importlib.util.find_spec("google.colab") is not None
-if IN_COLAB:
-    from google.colab import drive
+IN_KAGGLE = os.path.isdir("/kaggle/input")
+if IN_COLAB or IN_KAGGLE:
+    if IN_COLAB:
+        from google.colab import drive
 
-    drive.mount("/content/drive")
-    repo = "/content/dacon-photo-restore"
+        drive.mount("/content/drive")
+    repo = "/content/dacon-photo-restore" if IN_COLAB else "/kaggle/working/dacon-photo-restore"
     if not os.path.isdir(repo):
-        url = os.environ.get("DACON_REPO_URL")  # this repository's git URL (your fork or clone)
-        if not url:
-            raise RuntimeError(f"set os.environ['DACON_REPO_URL'] to this repository's git URL, "
-                               f"or upload the repository to {repo}")
-        subprocess.run(["git", "clone", "--depth", "1", url, repo], check=True)
+        uploaded = [p for p in ("/kaggle/input/dacon-photo-restore",) if os.path.isdir(p)]
+        if uploaded:  # a copy attached as a Kaggle dataset: read-only, so copied
+            shutil.copytree(uploaded[0], repo)
+        else:
+            url = os.environ.get("DACON_REPO_URL", "https://github.com/dacon-photo-restore/dacon-photo-restore.git")
+            subprocess.run(["git", "clone", "--depth", "1", url, repo], check=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", repo], check=True)
     sys.path.insert(0, repo)
 
+from helpers.runtime import prepare  # noqa: E402
+
+prepare()
+
 # %% tags=["parameters"]
-DATA_DIR = ""  # empty: the embedded sample dataset (built if missing); else an unzipped open.zip
-N_EXAMPLES = 4  # rows in the example grid
-SEED = 0
+# @markdown DATA_DIR: empty: $DATA_DIR, else the embedded sample dataset
+DATA_DIR = ""  # @param {type:"string"}
+# @markdown N_EXAMPLES: rows in the example grid
+N_EXAMPLES = 4  # @param {type:"integer"}
+# @markdown SEED: which images the grid shows
+SEED = 0  # @param {type:"integer"}
 
 # %%
 import matplotlib.pyplot as plt

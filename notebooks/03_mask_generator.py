@@ -8,10 +8,13 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python (dacon-photo-restore)
+#     display_name: Python 3
 #     language: python
-#     name: dacon-photo-restore
+#     name: python3
 # ---
+
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dacon-photo-restore/dacon-photo-restore/blob/main/notebooks/03_mask_generator.ipynb) [![Open In Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)](https://kaggle.com/kernels/welcome?src=https://github.com/dacon-photo-restore/dacon-photo-restore/blob/main/notebooks/03_mask_generator.ipynb)
 
 # %% [markdown]
 # # 03 · Mask generator
@@ -26,54 +29,85 @@
 # this notebook resumes the run. `best.pt` (best validation IoU) is what 05 and 06 use.
 
 # %%
-# Environment: in Colab, mount Drive and install the repository; locally, nothing to do.
+# Environment: Colab, Kaggle or this machine (the same cell opens every notebook).
+# In Colab and on Kaggle: install this repository (a fork: set DACON_REPO_URL first)
+# without touching the platform's torch, and mount Google Drive (Colab). Everywhere:
+# find or stage the data once for the whole series (helpers.runtime.prepare).
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 
 IN_COLAB = importlib.util.find_spec("google.colab") is not None
-if IN_COLAB:
-    from google.colab import drive
+IN_KAGGLE = os.path.isdir("/kaggle/input")
+if IN_COLAB or IN_KAGGLE:
+    if IN_COLAB:
+        from google.colab import drive
 
-    drive.mount("/content/drive")
-    repo = "/content/dacon-photo-restore"
+        drive.mount("/content/drive")
+    repo = "/content/dacon-photo-restore" if IN_COLAB else "/kaggle/working/dacon-photo-restore"
     if not os.path.isdir(repo):
-        url = os.environ.get("DACON_REPO_URL")  # this repository's git URL (your fork or clone)
-        if not url:
-            raise RuntimeError(f"set os.environ['DACON_REPO_URL'] to this repository's git URL, "
-                               f"or upload the repository to {repo}")
-        subprocess.run(["git", "clone", "--depth", "1", url, repo], check=True)
+        uploaded = [p for p in ("/kaggle/input/dacon-photo-restore",) if os.path.isdir(p)]
+        if uploaded:  # a copy attached as a Kaggle dataset: read-only, so copied
+            shutil.copytree(uploaded[0], repo)
+        else:
+            url = os.environ.get("DACON_REPO_URL", "https://github.com/dacon-photo-restore/dacon-photo-restore.git")
+            subprocess.run(["git", "clone", "--depth", "1", url, repo], check=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", repo], check=True)
     sys.path.insert(0, repo)
 
+from helpers.runtime import prepare  # noqa: E402
+
+prepare()
+
 # %% tags=["parameters"]
-DATA_DIR = ""  # empty: the embedded sample dataset; else an unzipped open.zip
-CHECKPOINT_ROOT = ""  # empty: drive_checkpoints/ (Google Drive in Colab)
-RUN = "mask"  # run folder name under the checkpoint root
-ENCODER_NAME = "timm-tf_efficientnet_lite0"
-ENCODER_WEIGHTS = "efficientnet-lite0"  # "imagenet" (download), "efficientnet-lite0" (offline package) or None
-WEIGHTS_FALLBACK = "random"  # if "imagenet" cannot be downloaded: "random", "efficientnet-lite0" or "error"
-IMAGE_SIZE = 256  # the network sees images resized to this
-BATCH_SIZE = 8
-EPOCHS = 10
-LR = 0.001  # AdamW, cosine decay over the epochs
-WEIGHT_DECAY = 0.0001
-THRESHOLD = 0.5  # P(lost) above which a pixel counts as lost
-CHECKPOINT_EVERY = 3  # epochs between checkpoints
-VAL_LIMIT = 0  # validate on the first N validation images (0: all)
-NUM_WORKERS = 2
-SEED = 0
-N_EXAMPLES = 3  # best and worst validation examples to show
+# @markdown DATA_DIR: empty: $DATA_DIR, else the embedded sample dataset
+DATA_DIR = ""  # @param {type:"string"}
+# @markdown CHECKPOINT_ROOT: empty: drive_checkpoints/ (Google Drive in Colab)
+CHECKPOINT_ROOT = ""  # @param {type:"string"}
+# @markdown RUN: run folder name under the checkpoint root
+RUN = "mask"  # @param {type:"string"}
+# @markdown ENCODER_NAME: smp encoder of the U-Net
+ENCODER_NAME = "timm-tf_efficientnet_lite0"  # @param {type:"string"}
+# @markdown ENCODER_WEIGHTS: "imagenet" (download), "efficientnet-lite0" (offline package) or None
+ENCODER_WEIGHTS = "efficientnet-lite0"  # @param {type:"raw"}
+# @markdown WEIGHTS_FALLBACK: if "imagenet" cannot be downloaded: "random", "efficientnet-lite0" or "error"
+WEIGHTS_FALLBACK = "efficientnet-lite0"  # @param ["random", "efficientnet-lite0", "error"]
+# @markdown IMAGE_SIZE: the networks see images resized to this
+IMAGE_SIZE = 256  # @param {type:"integer"}
+BATCH_SIZE = 16  # @param {type:"integer"}
+EPOCHS = 10  # @param {type:"integer"}
+# @markdown CHECKPOINT_EVERY: epochs between checkpoints
+CHECKPOINT_EVERY = 3  # @param {type:"integer"}
+# @markdown KEEP_CHECKPOINTS: newest epoch checkpoints kept (besides best.pt); 0: all
+KEEP_CHECKPOINTS = 2  # @param {type:"integer"}
+# @markdown VAL_LIMIT: validate on the first N validation images (0: all)
+VAL_LIMIT = 500  # @param {type:"integer"}
+# @markdown NUM_WORKERS: data-loader workers (-1: one per CPU core but one, at most 8)
+NUM_WORKERS = -1  # @param {type:"integer"}
+# @markdown AMP: mixed precision: "auto" (bf16 or fp16 on a GPU, off on the CPU), "bf16", "fp16" or "off"
+AMP = "auto"  # @param ["auto", "bf16", "fp16", "off"]
+# @markdown PROCESSES: training processes (DDP, one per GPU; 0: one per visible GPU)
+PROCESSES = 1  # @param {type:"integer"}
+SEED = 0  # @param {type:"integer"}
+# @markdown LR: AdamW learning rate (cosine decay over the epochs)
+LR = 0.001  # @param {type:"number"}
+WEIGHT_DECAY = 0.0001  # @param {type:"number"}
+# @markdown THRESHOLD: P(lost) above which a pixel is lost
+THRESHOLD = 0.5  # @param {type:"number"}
+# @markdown N_EXAMPLES: best and worst images to show
+N_EXAMPLES = 3  # @param {type:"integer"}
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from helpers import mask_training
+from helpers import launch, mask_training
 from helpers.config import notebook_settings
 from helpers.dacon_data import data_dir, load_pair, lost_region_mask, read_test_csv
+from helpers.devices import device
 from helpers.images import read_gray
 from helpers.masking import mask_probability, snap_radius, snap_to_fill
 from helpers.pipeline_file import load_mask
@@ -88,7 +122,7 @@ print("dataset:", root)
 # ## Training (resumes from the newest checkpoint of the run)
 
 # %%
-run = mask_training.train(config, root, CHECKPOINT_ROOT or None)
+run = launch.train("mask", config, root, CHECKPOINT_ROOT or None)  # one process, or DDP with PROCESSES
 history = pd.DataFrame(run.history)
 print("run folder:", run.dir)
 
@@ -108,7 +142,7 @@ plt.show()
 
 # %%
 best = load_mask(run.dir)
-model, spec = best.mask.network(), best.mask
+model, spec = best.mask.network().to(device()), best.mask  # on the GPU when there is one
 val_rows = read_split(root, "val_split.csv", VAL_LIMIT)
 per_image = mask_training.evaluate(model, val_rows, spec)
 

@@ -8,12 +8,13 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python (dacon-photo-restore)
+#     display_name: Python 3
 #     language: python
-#     name: dacon-photo-restore
+#     name: python3
 # ---
 
-# %%
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dacon-photo-restore/dacon-photo-restore/blob/main/notebooks/04_inpainter.ipynb) [![Open In Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)](https://kaggle.com/kernels/welcome?src=https://github.com/dacon-photo-restore/dacon-photo-restore/blob/main/notebooks/04_inpainter.ipynb)
 
 # %% [markdown]
 # # 04 · Inpainter
@@ -32,57 +33,91 @@
 # (`INPAINTER_RUN`): inside the region, the final luminance is this fill.
 
 # %%
-# Environment: in Colab, mount Drive and install the repository; locally, nothing to do.
+# Environment: Colab, Kaggle or this machine (the same cell opens every notebook).
+# In Colab and on Kaggle: install this repository (a fork: set DACON_REPO_URL first)
+# without touching the platform's torch, and mount Google Drive (Colab). Everywhere:
+# find or stage the data once for the whole series (helpers.runtime.prepare).
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 
 IN_COLAB = importlib.util.find_spec("google.colab") is not None
-if IN_COLAB:
-    from google.colab import drive
+IN_KAGGLE = os.path.isdir("/kaggle/input")
+if IN_COLAB or IN_KAGGLE:
+    if IN_COLAB:
+        from google.colab import drive
 
-    drive.mount("/content/drive")
-    repo = "/content/dacon-photo-restore"
+        drive.mount("/content/drive")
+    repo = "/content/dacon-photo-restore" if IN_COLAB else "/kaggle/working/dacon-photo-restore"
     if not os.path.isdir(repo):
-        url = os.environ.get("DACON_REPO_URL")  # this repository's git URL (your fork or clone)
-        if not url:
-            raise RuntimeError(f"set os.environ['DACON_REPO_URL'] to this repository's git URL, "
-                               f"or upload the repository to {repo}")
-        subprocess.run(["git", "clone", "--depth", "1", url, repo], check=True)
+        uploaded = [p for p in ("/kaggle/input/dacon-photo-restore",) if os.path.isdir(p)]
+        if uploaded:  # a copy attached as a Kaggle dataset: read-only, so copied
+            shutil.copytree(uploaded[0], repo)
+        else:
+            url = os.environ.get("DACON_REPO_URL", "https://github.com/dacon-photo-restore/dacon-photo-restore.git")
+            subprocess.run(["git", "clone", "--depth", "1", url, repo], check=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", repo], check=True)
     sys.path.insert(0, repo)
 
+from helpers.runtime import prepare  # noqa: E402
+
+prepare()
+
 # %% tags=["parameters"]
-DATA_DIR = ""  # empty: the embedded sample dataset; else an unzipped open.zip
-CHECKPOINT_ROOT = ""  # empty: drive_checkpoints/ (Google Drive in Colab)
-RUN = "inpainter"  # run folder name under the checkpoint root
-ENCODER_NAME = "timm-tf_efficientnet_lite0"
-ENCODER_WEIGHTS = "efficientnet-lite0"  # "imagenet" (download), "efficientnet-lite0" (offline package) or None
-WEIGHTS_FALLBACK = "random"  # if "imagenet" cannot be downloaded: "random", "efficientnet-lite0" or "error"
-IMAGE_SIZE = 512  # the scale it works at: 512 = full resolution
-CROP_SIZE = 256  # side of the training crops around each region (at full scale)
-SAMPLES_PER_EPOCH = 2000  # damaged crops drawn per epoch
-BATCH_SIZE = 8
-EPOCHS = 20
-LR = 0.001  # AdamW, cosine decay over the epochs
-WEIGHT_DECAY = 0.0001
-SSIM_WEIGHT = 1.0  # loss = L1 + SSIM_WEIGHT x (1 - SSIM), inside the region
-EXTRA_PHOTOS = ""  # a folder of colour photos to draw crops from too (empty: the training split only)
-CHECKPOINT_EVERY = 3  # epochs between checkpoints
-VAL_LIMIT = 0  # validate on the first N validation images (0: all)
-NUM_WORKERS = 2
-SEED = 0
-N_EXAMPLES = 3  # best and worst validation examples to show
+# @markdown DATA_DIR: empty: $DATA_DIR, else the embedded sample dataset
+DATA_DIR = ""  # @param {type:"string"}
+# @markdown CHECKPOINT_ROOT: empty: drive_checkpoints/ (Google Drive in Colab)
+CHECKPOINT_ROOT = ""  # @param {type:"string"}
+# @markdown RUN: run folder name under the checkpoint root
+RUN = "inpainter"  # @param {type:"string"}
+# @markdown ENCODER_NAME: smp encoder of the U-Net
+ENCODER_NAME = "timm-tf_efficientnet_lite0"  # @param {type:"string"}
+# @markdown ENCODER_WEIGHTS: "imagenet" (download), "efficientnet-lite0" (offline package) or None
+ENCODER_WEIGHTS = "efficientnet-lite0"  # @param {type:"raw"}
+# @markdown WEIGHTS_FALLBACK: if "imagenet" cannot be downloaded: "random", "efficientnet-lite0" or "error"
+WEIGHTS_FALLBACK = "efficientnet-lite0"  # @param ["random", "efficientnet-lite0", "error"]
+# @markdown IMAGE_SIZE: the scale it works at: 512 = full resolution
+IMAGE_SIZE = 512  # @param {type:"integer"}
+BATCH_SIZE = 16  # @param {type:"integer"}
+EPOCHS = 20  # @param {type:"integer"}
+# @markdown CHECKPOINT_EVERY: epochs between checkpoints
+CHECKPOINT_EVERY = 3  # @param {type:"integer"}
+# @markdown KEEP_CHECKPOINTS: newest epoch checkpoints kept (besides best.pt); 0: all
+KEEP_CHECKPOINTS = 2  # @param {type:"integer"}
+# @markdown VAL_LIMIT: validate on the first N validation images (0: all)
+VAL_LIMIT = 500  # @param {type:"integer"}
+# @markdown NUM_WORKERS: data-loader workers (-1: one per CPU core but one, at most 8)
+NUM_WORKERS = -1  # @param {type:"integer"}
+# @markdown AMP: mixed precision: "auto" (bf16 or fp16 on a GPU, off on the CPU), "bf16", "fp16" or "off"
+AMP = "auto"  # @param ["auto", "bf16", "fp16", "off"]
+# @markdown PROCESSES: training processes (DDP, one per GPU; 0: one per visible GPU)
+PROCESSES = 1  # @param {type:"integer"}
+SEED = 0  # @param {type:"integer"}
+# @markdown CROP_SIZE: side of the training crops around each region (at full scale)
+CROP_SIZE = 256  # @param {type:"integer"}
+# @markdown SAMPLES_PER_EPOCH: damaged crops drawn per epoch
+SAMPLES_PER_EPOCH = 8000  # @param {type:"integer"}
+# @markdown LR: AdamW learning rate (cosine decay over the epochs)
+LR = 0.001  # @param {type:"number"}
+WEIGHT_DECAY = 0.0001  # @param {type:"number"}
+# @markdown SSIM_WEIGHT: loss = L1 + this x (1 - SSIM), inside the region
+SSIM_WEIGHT = 1.0  # @param {type:"number"}
+# @markdown EXTRA_PHOTOS: a folder of colour photos to draw crops from too (empty: the training split only)
+EXTRA_PHOTOS = ""  # @param {type:"string"}
+# @markdown N_EXAMPLES: best and worst images to show
+N_EXAMPLES = 3  # @param {type:"integer"}
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from helpers import inpainter_training
+from helpers import inpainter_training, launch
 from helpers.config import notebook_settings
 from helpers.dacon_data import data_dir, load_pair, lost_region_mask
+from helpers.devices import device
 from helpers.images import to_gray
 from helpers.inpaint import learned_fill, telea
 from helpers.pipeline_file import load_inpainter
@@ -97,7 +132,7 @@ print("dataset:", root)
 # ## Training (resumes from the newest checkpoint of the run)
 
 # %%
-run = inpainter_training.train(config, root, CHECKPOINT_ROOT or None)
+run = launch.train("inpainter", config, root, CHECKPOINT_ROOT or None)  # one process, or DDP with PROCESSES
 history = pd.DataFrame(run.history)
 print("run folder:", run.dir)
 
@@ -119,7 +154,7 @@ plt.show()
 
 # %%
 best = load_inpainter(run.dir)
-model = best.inpainter.network()
+model = best.inpainter.network().to(device())  # on the GPU when there is one
 val_rows = read_split(root, "val_split.csv", VAL_LIMIT)
 rows = []
 for inp, gt in zip(val_rows.input_image_path_abs, val_rows.gt_image_path_abs):

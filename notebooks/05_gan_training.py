@@ -8,90 +8,136 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python (dacon-photo-restore)
+#     display_name: Python 3
 #     language: python
-#     name: dacon-photo-restore
+#     name: python3
 # ---
+
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dacon-photo-restore/dacon-photo-restore/blob/main/notebooks/05_gan_training.ipynb) [![Open In Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)](https://kaggle.com/kernels/welcome?src=https://github.com/dacon-photo-restore/dacon-photo-restore/blob/main/notebooks/05_gan_training.ipynb)
 
 # %% [markdown]
 # # 05 · GAN training
 #
-# pix2pix-style: the generator (an smp U-Net, resnet34 by default) restores the damaged
-# gray image in colour, and a PatchGAN discriminator judges (input, colour) pairs patch
-# by patch. The defaults are the seed's recipe: gray in, RGB out, adversarial BCE +
-# 100 x L1, Adam 1e-4 / 2e-4 with betas (0.5, 0.999). Parameters select other recipes:
-# `OUTPUT = "ycbcr"` keeps the known luminance outside the lost region, `MASK_INPUT`
-# adds the lost region as an input channel, `PREFILL` shows the generator the region
-# already filled by OpenCV's Telea inpainting (it learns the correction; `REGION_LUMA =
-# "base"` keeps the fill's luminance and learns colour only), `HUE_WEIGHT`
-# adds a differentiable version of the score's hue-histogram part, `ADV_START_EPOCH`
-# trains with L1 alone first, `TTA` validates with flip test-time augmentation, `EMA`
-# validates and keeps a moving average of the generator's weights. The
-# project's recipe, which beat the seed's on validation lever by lever, is in
-# `notebooks/params/project_recipe.yaml` (`papermill -f` it, or copy its values here);
-# the seed's is `seed_recipe.yaml`. Every parameter and its default is a field of
-# `helpers.config.GanConfig`; the run folder's `config.json` records what a run used.
+# pix2pix-style: the generator (an smp U-Net, resnet34 as on the design card) restores
+# the damaged gray image in colour, and a PatchGAN discriminator judges (input, colour)
+# pairs patch by patch. The defaults are the best recipe, meant for a GPU on the full
+# data: `OUTPUT = "ycbcr"` keeps the known luminance outside the lost region,
+# `MASK_INPUT` adds the lost region as an input channel, `PREFILL` shows the generator
+# the region already filled by Telea and `REGION_LUMA = "base"` keeps a fill's luminance
+# there (the learned inpainter's of notebook 04, `INPAINTER_RUN`), `CHROMA = "bins"`
+# classifies colour over quantised chroma bins instead of regressing it, `EMA` validates
+# and keeps a moving average of the generator's weights. Offline, the resnet34 ImageNet
+# download fails and `WEIGHTS_FALLBACK` switches to the packaged ImageNet
+# EfficientNet-Lite0 encoder. The seed's recipe (gray in, RGB out, BCE + 100 x L1, Adam
+# 1e-4 / 2e-4, betas 0.5 / 0.999) is `notebooks/params/seed_recipe.yaml`, the recipe
+# measured on CPU `project_recipe.yaml` (`papermill -f` them). Every parameter and its
+# default is a field of `helpers.config.GanConfig`; the run folder's `config.json`
+# records what a run used.
 #
+# On a GPU it trains in mixed precision (`AMP`); with `PROCESSES = 0` (or 2) it trains
+# on every GPU (Kaggle's two T4s) with PyTorch DDP through torchrun (`helpers.launch`).
 # Every epoch the whole pipeline is validated as inference runs it (lost region from the
 # mask model of notebook 03) with the DACON score. Every `CHECKPOINT_EVERY` epochs a
 # checkpoint (models, optimizers, RNG states, config, history, best score) goes to
-# Drive-style storage; re-running the notebook resumes from the newest one. `best.pt`
-# holds the best generator with its mask model: a complete pipeline for notebook 06.
+# Drive-style storage, keeping the newest `KEEP_CHECKPOINTS`; re-running the notebook
+# resumes from the newest one. `best.pt` holds the best generator with its mask model
+# and inpainter: a complete pipeline for notebook 06.
 
 # %%
-# Environment: in Colab, mount Drive and install the repository; locally, nothing to do.
+# Environment: Colab, Kaggle or this machine (the same cell opens every notebook).
+# In Colab and on Kaggle: install this repository (a fork: set DACON_REPO_URL first)
+# without touching the platform's torch, and mount Google Drive (Colab). Everywhere:
+# find or stage the data once for the whole series (helpers.runtime.prepare).
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 
 IN_COLAB = importlib.util.find_spec("google.colab") is not None
-if IN_COLAB:
-    from google.colab import drive
+IN_KAGGLE = os.path.isdir("/kaggle/input")
+if IN_COLAB or IN_KAGGLE:
+    if IN_COLAB:
+        from google.colab import drive
 
-    drive.mount("/content/drive")
-    repo = "/content/dacon-photo-restore"
+        drive.mount("/content/drive")
+    repo = "/content/dacon-photo-restore" if IN_COLAB else "/kaggle/working/dacon-photo-restore"
     if not os.path.isdir(repo):
-        url = os.environ.get("DACON_REPO_URL")  # this repository's git URL (your fork or clone)
-        if not url:
-            raise RuntimeError(f"set os.environ['DACON_REPO_URL'] to this repository's git URL, "
-                               f"or upload the repository to {repo}")
-        subprocess.run(["git", "clone", "--depth", "1", url, repo], check=True)
+        uploaded = [p for p in ("/kaggle/input/dacon-photo-restore",) if os.path.isdir(p)]
+        if uploaded:  # a copy attached as a Kaggle dataset: read-only, so copied
+            shutil.copytree(uploaded[0], repo)
+        else:
+            url = os.environ.get("DACON_REPO_URL", "https://github.com/dacon-photo-restore/dacon-photo-restore.git")
+            subprocess.run(["git", "clone", "--depth", "1", url, repo], check=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", repo], check=True)
     sys.path.insert(0, repo)
 
+from helpers.runtime import prepare  # noqa: E402
+
+prepare()
+
 # %% tags=["parameters"]
-DATA_DIR = ""  # empty: the embedded sample dataset; else an unzipped open.zip
-CHECKPOINT_ROOT = ""  # empty: drive_checkpoints/ (Google Drive in Colab)
-RUN = "gan"  # run folder name under the checkpoint root
-MASK_RUN = "mask"  # the mask model's run (notebook 03)
-INPAINTER_RUN = ""  # the learned inpainter's run (notebook 04) kept in the region with PREFILL; empty: Telea's fill
-ENCODER_NAME = "resnet34"
-ENCODER_WEIGHTS = "imagenet"  # "imagenet" (download), "efficientnet-lite0" (offline package) or None
-WEIGHTS_FALLBACK = "random"  # if "imagenet" cannot be downloaded: "random", "efficientnet-lite0" or "error"
-OUTPUT = "rgb"  # "rgb": the seed's recipe; "ycbcr": keep the known luminance
-CHROMA = "regress"  # "regress": two chroma channels (L1); "bins": a class per chroma bin (needs "ycbcr")
-CE_WEIGHT = 1.0  # weight of the rebalanced chroma-bin cross-entropy (CHROMA = "bins")
-MASK_INPUT = False  # give the generator the lost region as a second channel
-IMAGE_SIZE = 256  # the networks see images resized to this
-BATCH_SIZE = 16
-EPOCHS = 30
-LR_G = 0.0001
-LR_D = 0.0002
-BETA1 = 0.5
-BETA2 = 0.999
-L1_WEIGHT = 100.0
-ADV_WEIGHT = 1.0  # 0: no discriminator at all
-ADV_START_EPOCH = 1  # L1 only before this epoch
-PREFILL = False  # show the generator the lost region filled by Telea inpainting
-REGION_LUMA = "generator"  # "generator": it corrects the region's luminance; "base": keep the (Telea) fill's
-HUE_WEIGHT = 0.0  # weight of the soft hue-histogram loss (the score's colour part C)
-TTA = False  # validate with flip test-time augmentation (inference then does the same)
-EMA = 0.0  # keep an exponential moving average of the generator's weights (decay per step; 0: off)
-CHECKPOINT_EVERY = 3  # epochs between checkpoints
-VAL_LIMIT = 300  # validate on the first N validation images (0: all)
-NUM_WORKERS = 2
-SEED = 0
+# @markdown DATA_DIR: empty: $DATA_DIR, else the embedded sample dataset
+DATA_DIR = ""  # @param {type:"string"}
+# @markdown CHECKPOINT_ROOT: empty: drive_checkpoints/ (Google Drive in Colab)
+CHECKPOINT_ROOT = ""  # @param {type:"string"}
+# @markdown RUN: run folder name under the checkpoint root
+RUN = "gan"  # @param {type:"string"}
+# @markdown ENCODER_NAME: smp encoder of the U-Net
+ENCODER_NAME = "resnet34"  # @param {type:"string"}
+# @markdown ENCODER_WEIGHTS: "imagenet" (download), "efficientnet-lite0" (offline package) or None
+ENCODER_WEIGHTS = "imagenet"  # @param {type:"raw"}
+# @markdown WEIGHTS_FALLBACK: if "imagenet" cannot be downloaded: "random", "efficientnet-lite0" or "error"
+WEIGHTS_FALLBACK = "efficientnet-lite0"  # @param ["random", "efficientnet-lite0", "error"]
+# @markdown IMAGE_SIZE: the networks see images resized to this
+IMAGE_SIZE = 256  # @param {type:"integer"}
+BATCH_SIZE = 16  # @param {type:"integer"}
+EPOCHS = 30  # @param {type:"integer"}
+# @markdown CHECKPOINT_EVERY: epochs between checkpoints
+CHECKPOINT_EVERY = 3  # @param {type:"integer"}
+# @markdown KEEP_CHECKPOINTS: newest epoch checkpoints kept (besides best.pt); 0: all
+KEEP_CHECKPOINTS = 2  # @param {type:"integer"}
+# @markdown VAL_LIMIT: validate on the first N validation images (0: all)
+VAL_LIMIT = 300  # @param {type:"integer"}
+# @markdown NUM_WORKERS: data-loader workers (-1: one per CPU core but one, at most 8)
+NUM_WORKERS = -1  # @param {type:"integer"}
+# @markdown AMP: mixed precision: "auto" (bf16 or fp16 on a GPU, off on the CPU), "bf16", "fp16" or "off"
+AMP = "auto"  # @param ["auto", "bf16", "fp16", "off"]
+# @markdown PROCESSES: training processes (DDP, one per GPU; 0: one per visible GPU)
+PROCESSES = 1  # @param {type:"integer"}
+SEED = 0  # @param {type:"integer"}
+# @markdown MASK_RUN: the mask model's run (notebook 03)
+MASK_RUN = "mask"  # @param {type:"string"}
+# @markdown INPAINTER_RUN: the learned inpainter's run (notebook 04) whose fill the pipeline keeps in the region (with PREFILL); empty: Telea's
+INPAINTER_RUN = "inpainter"  # @param {type:"string"}
+# @markdown OUTPUT: "ycbcr": keep the known luminance; "rgb": the seed's recipe
+OUTPUT = "ycbcr"  # @param ["rgb", "ycbcr"]
+# @markdown CHROMA: "bins": a class per chroma bin (needs ycbcr); "regress": two chroma channels (L1)
+CHROMA = "bins"  # @param ["regress", "bins"]
+# @markdown CE_WEIGHT: weight of the rebalanced chroma-bin cross-entropy (chroma bins)
+CE_WEIGHT = 1.0  # @param {type:"number"}
+# @markdown MASK_INPUT: give the generator the lost region as a second channel
+MASK_INPUT = True  # @param {type:"boolean"}
+LR_G = 0.0001  # @param {type:"number"}
+LR_D = 0.0002  # @param {type:"number"}
+BETA1 = 0.5  # @param {type:"number"}
+BETA2 = 0.999  # @param {type:"number"}
+L1_WEIGHT = 100.0  # @param {type:"number"}
+# @markdown ADV_WEIGHT: 0: no discriminator at all
+ADV_WEIGHT = 1.0  # @param {type:"number"}
+# @markdown ADV_START_EPOCH: L1 only before this epoch
+ADV_START_EPOCH = 1  # @param {type:"integer"}
+# @markdown PREFILL: show the generator the lost region filled by Telea inpainting
+PREFILL = True  # @param {type:"boolean"}
+# @markdown REGION_LUMA: "base": keep the fill's luminance in the region; "generator": it corrects it
+REGION_LUMA = "base"  # @param ["generator", "base"]
+# @markdown HUE_WEIGHT: weight of the soft hue-histogram loss (the score's C)
+HUE_WEIGHT = 0.0  # @param {type:"number"}
+# @markdown TTA: validate with flip test-time augmentation (inference then does the same)
+TTA = False  # @param {type:"boolean"}
+# @markdown EMA: exponential moving average of the generator (decay per step; 0: off)
+EMA = 0.99  # @param {type:"number"}
 
 # %%
 import matplotlib.pyplot as plt
@@ -99,7 +145,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from helpers import gan_training
+from helpers import launch
 from helpers.config import notebook_settings
 from helpers.dacon_data import data_dir
 
@@ -122,7 +168,7 @@ print("dataset:", root)
 # ## Training (resumes from the newest checkpoint of the run)
 
 # %%
-run = gan_training.train(config, root, CHECKPOINT_ROOT or None)
+run = launch.train("gan", config, root, CHECKPOINT_ROOT or None)  # one process, or DDP with PROCESSES
 history = pd.DataFrame(run.history)
 print("run folder:", run.dir, "  TensorBoard logs:", run.dir / "tb")
 

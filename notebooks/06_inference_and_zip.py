@@ -8,10 +8,13 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python (dacon-photo-restore)
+#     display_name: Python 3
 #     language: python
-#     name: dacon-photo-restore
+#     name: python3
 # ---
+
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dacon-photo-restore/dacon-photo-restore/blob/main/notebooks/06_inference_and_zip.ipynb) [![Open In Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)](https://kaggle.com/kernels/welcome?src=https://github.com/dacon-photo-restore/dacon-photo-restore/blob/main/notebooks/06_inference_and_zip.ipynb)
 
 # %% [markdown]
 # # 06 · Inference and submission zip
@@ -26,34 +29,53 @@
 # `python -m helpers.predict --input-dir DIR --output-dir DIR --run RUN_DIR`.
 
 # %%
-# Environment: in Colab, mount Drive and install the repository; locally, nothing to do.
+# Environment: Colab, Kaggle or this machine (the same cell opens every notebook).
+# In Colab and on Kaggle: install this repository (a fork: set DACON_REPO_URL first)
+# without touching the platform's torch, and mount Google Drive (Colab). Everywhere:
+# find or stage the data once for the whole series (helpers.runtime.prepare).
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 
 IN_COLAB = importlib.util.find_spec("google.colab") is not None
-if IN_COLAB:
-    from google.colab import drive
+IN_KAGGLE = os.path.isdir("/kaggle/input")
+if IN_COLAB or IN_KAGGLE:
+    if IN_COLAB:
+        from google.colab import drive
 
-    drive.mount("/content/drive")
-    repo = "/content/dacon-photo-restore"
+        drive.mount("/content/drive")
+    repo = "/content/dacon-photo-restore" if IN_COLAB else "/kaggle/working/dacon-photo-restore"
     if not os.path.isdir(repo):
-        url = os.environ.get("DACON_REPO_URL")  # this repository's git URL (your fork or clone)
-        if not url:
-            raise RuntimeError(f"set os.environ['DACON_REPO_URL'] to this repository's git URL, "
-                               f"or upload the repository to {repo}")
-        subprocess.run(["git", "clone", "--depth", "1", url, repo], check=True)
+        uploaded = [p for p in ("/kaggle/input/dacon-photo-restore",) if os.path.isdir(p)]
+        if uploaded:  # a copy attached as a Kaggle dataset: read-only, so copied
+            shutil.copytree(uploaded[0], repo)
+        else:
+            url = os.environ.get("DACON_REPO_URL", "https://github.com/dacon-photo-restore/dacon-photo-restore.git")
+            subprocess.run(["git", "clone", "--depth", "1", url, repo], check=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", repo], check=True)
     sys.path.insert(0, repo)
 
+from helpers.runtime import prepare  # noqa: E402
+
+prepare()
+
 # %% tags=["parameters"]
-DATA_DIR = ""  # empty: the embedded sample dataset; else an unzipped open.zip
-CHECKPOINT_ROOT = ""  # empty: drive_checkpoints/ (Google Drive in Colab)
-RUN = "gan"  # the GAN run whose best.pt restores the images; "default": the shipped pretrained model
-OUT_DIR = ""  # empty: <run folder>/submission (runs/default-submission for the shipped model)
-ALLOW_INCOMPLETE = False  # write the zip even if some test images failed
-N_EXAMPLES = 3  # best and worst images to show
+# @markdown DATA_DIR: empty: $DATA_DIR, else the embedded sample dataset
+DATA_DIR = ""  # @param {type:"string"}
+# @markdown CHECKPOINT_ROOT: empty: drive_checkpoints/ (Google Drive in Colab)
+CHECKPOINT_ROOT = ""  # @param {type:"string"}
+# @markdown RUN: the GAN run whose best.pt restores the images; "default": the shipped model
+RUN = "gan"  # @param {type:"string"}
+# @markdown OUT_DIR: empty: <run folder>/submission (runs/default-submission for the shipped model)
+OUT_DIR = ""  # @param {type:"string"}
+# @markdown ALLOW_INCOMPLETE: write the zip even if some test images failed
+ALLOW_INCOMPLETE = False  # @param {type:"boolean"}
+# @markdown LAUNCH_APP: serve the restore-your-photo web page at the end (a public link in Colab)
+LAUNCH_APP = False  # @param {type:"boolean"}
+# @markdown N_EXAMPLES: best and worst images to show
+N_EXAMPLES = 3  # @param {type:"integer"}
 
 # %%
 import json
@@ -83,7 +105,7 @@ else:
     model_path = Path(CHECKPOINT_ROOT or storage_root()) / RUN
     default_out = model_path / "submission"
 out_dir = Path(OUT_DIR) if OUT_DIR else default_out
-restorer = Restorer.load(model_path)
+restorer = Restorer.load(model_path, backend="auto")  # PyTorch on a GPU, else ONNX Runtime on the CPU
 print(restorer.describe())
 
 # %% [markdown]
@@ -154,3 +176,15 @@ if per_image is not None:
                      [f"{n}\nscore {per_image.score[n]:.3f}" for n in picked])
     fig.suptitle(f"best {N_EXAMPLES} (top) and worst {N_EXAMPLES} (bottom) test images", y=1.01)
     plt.show()
+
+# %% [markdown]
+# ## Restore your own photos in the browser
+# With `LAUNCH_APP = True` this serves a page (helpers.app) where you upload photos and
+# download their restorations; in Colab it prints a public link.
+
+# %%
+if LAUNCH_APP:
+    from helpers.app import launch
+
+    launch(restorer, share=IN_COLAB, block=False)
+

@@ -52,7 +52,7 @@ from helpers.pretrained import DEFAULT_MODEL, SHIPPED
 from helpers.restore import Restorer, compose_full, generator_output
 from helpers.sample_data import list_photos
 from helpers.score import score_folders
-from helpers.splits import write_split
+from helpers.splits import split_dir, write_split
 from helpers.tables import to_markdown
 
 
@@ -160,6 +160,20 @@ def peak_rss(cases=MEMORY_CASES, model: Path = DEFAULT_MODEL) -> list[dict]:
     return rows
 
 
+def shipped_grid(test_inputs: list[Path], gt_dir: Path, predictions: Path, path: Path, rows: int = 4) -> None:
+    """input | v1 | v2 | truth for a few test images, from the shipped models' bench predictions."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from helpers.viz import image_grid
+    columns = [f"shipped model {v}" for v in SHIPPED if (predictions / f"shipped model {v}").is_dir()]
+    picked = test_inputs[:: max(1, len(test_inputs) // rows)][:rows]
+    grid = [[read_gray(p)] + [read_rgb(predictions / c / p.name) for c in columns] + [read_rgb(gt_dir / p.name)]
+            for p in picked]
+    fig = image_grid(grid, ["input"] + [c.removeprefix("shipped model ") for c in columns] + ["truth"],
+                     [p.name for p in picked])
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=80))
+
+
 def pipeline_with(path: Path, inpainter: bool):
     """A pipeline file, without its learned inpainter if asked (its region then keeps Telea's fill)."""
     pipeline = load_pipeline(path)
@@ -197,7 +211,7 @@ def main(argv=None) -> int:
                    "checkpoint_every": args.mask_epochs}
     out = Path(args.out or REPO_ROOT / "runs" / time.strftime("bench-%Y%m%d-%H%M%S"))
     data = data_dir()
-    if not (data / "train_split.csv").exists():
+    if not (split_dir(data) / "train_split.csv").exists():
         write_split(data)
     ck = out / "checkpoints"
     test_inputs = list(read_test_csv(data).input_image_path_abs.map(Path))
@@ -260,6 +274,8 @@ def main(argv=None) -> int:
                                 "same_mask_p999_diff", "mask_agreement", "mask_logit_rel_diff",
                                 "generator_raw_rel_diff"]]
     memory = [] if args.no_memory or not DEFAULT_MODEL.exists() else peak_rss()
+    if any(r["contender"].startswith("shipped model") for r in rows):
+        shipped_grid(test_inputs, gt_dir, out / "predictions", out / "shipped_models.png")
     settings = {"epochs": args.epochs, "size": args.size, "mask_budget": mask_budget, "budget": budget,
                 "inpainter_budget": inpainter_budget, "recipes": {k: v[1] for k, v in trained.items()},
                 "torch_threads": torch.get_num_threads(), "mask_train_s": mask_s}

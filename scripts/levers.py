@@ -89,6 +89,10 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--out", default=str(REPO_ROOT / "runs" / "levers"))
+    ap.add_argument("--start", choices=("seed", "project"), default="seed",
+                    help="the recipe forward selection starts from (project: only the levers it does not use yet)")
+    ap.add_argument("--inpainter-run", default=None, help="a trained inpainter run to try as the region's fill "
+                                                         "(default: train one for INPAINTER_BUDGET)")
     args = ap.parse_args()
     out = Path(args.out)
     root = out / "checkpoints"
@@ -101,12 +105,14 @@ def main() -> None:
             mask_training.train(recipes.cpu_budget("03_mask_generator"), data, root)
     budget = dict(image_size=args.size, batch_size=8, epochs=args.epochs, val_limit=0, num_workers=1,
                   checkpoint_every=args.epochs)
-    best_cfg = {**recipes.recipe("seed"), **budget}
+    best_cfg = {**recipes.recipe(args.start), **budget, "inpainter_run": ""}
     best_cfg["run"] = run_name(best_cfg)
-    best = train_and_score("seed recipe", best_cfg, data, root)
+    best = train_and_score(f"{args.start} recipe", best_cfg, data, root)
     rows = [best]
     print(json.dumps(best))
     for name, change in LEVERS:
+        if all(best_cfg[k] == v for k, v in change.items()):
+            continue  # the starting recipe has it already
         cfg = {**best_cfg, **change}
         cfg["run"] = run_name(cfg)
         row = train_and_score(name, cfg, data, root)
@@ -120,8 +126,9 @@ def main() -> None:
         if any(best_cfg[k] != v for k, v in changes.items()):
             rows.append(inference_variant(name, root / best_cfg["run"], data, **changes))
     if best_cfg["prefill"]:  # the learned inpainter replaces the Telea fill the best recipe keeps
-        inpainter_training.train({"run": "inpainter", **INPAINTER_BUDGET}, data, root, progress=False)
-        inpainter = load_inpainter(root / "inpainter").inpainter.network()
+        if args.inpainter_run is None:
+            inpainter_training.train({"run": "inpainter", **INPAINTER_BUDGET}, data, root, progress=False)
+        inpainter = load_inpainter(args.inpainter_run or root / "inpainter").inpainter.network()
         rows.append(inference_variant("learned inpainter's fill in the region", root / best_cfg["run"], data,
                                       inpainter, region_luma="base"))
     table = pd.DataFrame(rows)

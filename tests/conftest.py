@@ -7,6 +7,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # for reference_score
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # offline: fail an ImageNet download at once, not after retries
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")  # this process draws off screen; the notebooks' kernels keep their inline figures
 
 from helpers import gan_training, inpainter_training, mask_training  # noqa: E402
 from helpers.sample_data import build  # noqa: E402
@@ -23,10 +27,11 @@ def small_dataset(tmp_path_factory) -> Path:
 
 # Tiny but real training runs (random-init resnet18 at 64 px), shared by the tests.
 TINY_MASK = dict(run="mask", encoder_name="resnet18", encoder_weights=None, image_size=64, batch_size=4,
-                 epochs=2, checkpoint_every=1, num_workers=0)
+                 epochs=2, checkpoint_every=1, num_workers=0, val_limit=0)
 TINY_INPAINTER = dict(run="inpainter", encoder_name="resnet18", encoder_weights=None, crop_size=64,
                       samples_per_epoch=16, batch_size=4, epochs=2, checkpoint_every=1, num_workers=0, val_limit=3)
 TINY_GAN = dict(run="gan", encoder_name="resnet18", encoder_weights=None, output="ycbcr", mask_input=True,
+                chroma="regress", prefill=False, region_luma="generator", ema=0.0, inpainter_run="",
                 image_size=64, batch_size=4, epochs=4, checkpoint_every=3, num_workers=0, val_limit=3)
 
 

@@ -40,3 +40,20 @@ def test_bench_scores_and_times_every_contender(split_dataset, tmp_path, monkeyp
     assert result["settings"]["budget"]["epochs"] == 1
     md = (out / "bench.md").read_text()
     assert all(f"| {name} |" in md for name in rows)
+
+
+def test_training_throughput_bench_measures_and_estimates():
+    """scripts/bench_train.py's parts on a small size: a GAN step in float32 and bf16 autocast,
+    the FLOPs of each stage, and the series estimate built from them."""
+    import torch
+
+    from scripts import bench_train
+    cpu = torch.device("cpu")
+    for amp in ("off", "bf16"):
+        assert bench_train.gan_step_rate(64, amp, steps=1, batch=1, dev=cpu) > 0
+    flops = bench_train.flops_per_image(64)
+    assert set(flops) == {"gan", "mask", "inpainter"} and all(v > 1e8 for v in flops.values())
+    estimate = bench_train.series_estimate(flops, loader_img_s=100.0)
+    assert set(estimate.card) == {"T4", "A100"} and (estimate.how == "estimated").all()
+    t4, a100 = (estimate[estimate.card == c].hours.sum() for c in ("T4", "A100"))
+    assert t4 >= a100 > 0

@@ -31,8 +31,8 @@ def test_each_notebook_has_one_parameters_cell_of_literals():
         params = [c for c in jupytext.read(py).cells if "parameters" in c.metadata.get("tags", [])]
         assert len(params) == 1, py.name
         for node in ast.parse(params[0].source).body:
-            assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant), \
-                f"{py.name}: parameters must be plain literals"
+            assert isinstance(node, ast.Assign), f"{py.name}: parameters must be plain assignments"
+            ast.literal_eval(node.value)  # a plain literal (a negative number included), or this raises
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +56,33 @@ def outputs_text(path: Path) -> str:
     return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
 
 
+def figures(path: Path) -> int:
+    """Pictures an executed notebook holds (inline matplotlib figures)."""
+    nb = jupytext.read(path)
+    return sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+
+
+def stderr_chunks(path: Path) -> int:
+    nb = jupytext.read(path)
+    return sum(o.get("name") == "stderr" for c in nb.cells for o in c.get("outputs", []))
+
+
+# How many pictures each executed notebook must show (grids, histograms, curves, best / worst cases).
+FIGURES = {"01_data_exploration": 3, "03_mask_generator": 2, "04_inpainter": 2, "05_gan_training": 2,
+           "06_inference_and_zip": 1}
+
+
+def assert_readable_report(path: Path) -> None:
+    """Figures inline, and progress bars that do not flood the report with text."""
+    assert figures(path) >= FIGURES.get(path.stem, 0), f"{path.name}: {figures(path)} figures"
+    text = outputs_text(path)
+    assert "IProgress not found" not in text
+    assert stderr_chunks(path) <= 20, f"{path.name}: {stderr_chunks(path)} stderr outputs (progress bars as text?)"
+
+
 def test_exploration_and_split_run_on_a_dataset(dataset_copy, tmp_path):
     run("01_data_exploration", tmp_path, DATA_DIR=str(dataset_copy))
+    assert_readable_report(tmp_path / "01_data_exploration.ipynb")
     run("02_dataset_split", tmp_path, DATA_DIR=str(dataset_copy), VAL_FRAC=0.25, SEED=3)
     import pandas as pd
     tr = pd.read_csv(dataset_copy / "train_split.csv")
@@ -91,6 +116,8 @@ def test_training_and_inference_notebooks_write_their_artefacts(dataset_copy, tm
     run("06_inference_and_zip", tmp_path, DATA_DIR=str(dataset_copy), CHECKPOINT_ROOT=str(ck), OUT_DIR=str(sub))
     names = sorted(zipfile.ZipFile(sub / "submission.zip").namelist())
     assert names == sorted(p.name for p in (dataset_copy / "test_input").iterdir())
+    for name in ("03_mask_generator", "04_inpainter", "05_gan_training", "06_inference_and_zip"):
+        assert_readable_report(tmp_path / f"{name}.ipynb")
     text = outputs_text(tmp_path / "06_inference_and_zip.ipynb")
     assert "restored 8 of 8 test images" in text and "DACON score on 8 test images" in text
 

@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 import torch
 
-from helpers import gan_training, mask_training
+from helpers import gan_training
 from helpers.checkpoints import epoch_files
 from helpers.pipeline_file import load_mask, load_pipeline
 from helpers.restore import Restorer
 from helpers.training import ResumeError
 
-from conftest import TINY_GAN, TINY_MASK
+from conftest import TINY_GAN
 
 
 def test_mask_run_writes_checkpoints_and_best(tiny_runs):
@@ -83,8 +83,8 @@ def test_restorer_from_run_restores_any_size(tiny_runs):
 
 def test_training_killed_mid_epoch_resumes_to_the_same_end(tiny_runs, split_dataset, tmp_path):
     shutil.copytree(tiny_runs / "mask", tmp_path / "mask")
-    cfg = {**TINY_GAN, "epochs": 3, "checkpoint_every": 1, "size": 128}
-    cmd = [sys.executable, "-m", "helpers.gan_training", "--config", json.dumps(cfg),
+    cfg = {**TINY_GAN, "epochs": 3, "checkpoint_every": 1, "image_size": 128, "keep_checkpoints": 0}
+    cmd = [sys.executable, "-m", "helpers.launch", "gan", "--config", json.dumps(cfg),
            "--data-dir", str(split_dataset), "--checkpoint-root", str(tmp_path), "--quiet"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     first = tmp_path / "gan" / "epoch_0001.pt"
@@ -148,7 +148,7 @@ def test_training_numbers_hold_with_another_cpus_kernels(tiny_runs, split_datase
     script = (
         "import json, sys\n"
         "sys.path.insert(0, 'tests')\n"
-        "from conftest import TINY_GAN, TINY_MASK\n"
+        "from conftest import TINY_GAN\n"
         "from helpers import gan_training, mask_training\n"
         f"m = mask_training.train(TINY_MASK, {str(split_dataset)!r}, {str(tmp_path)!r}, progress=False)\n"
         f"g = gan_training.train({{**TINY_GAN, 'epochs': 1}}, {str(split_dataset)!r}, {str(tmp_path)!r}, "

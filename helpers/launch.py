@@ -1,0 +1,94 @@
+"""Training in one process or several (PyTorch DDP, launched by torchrun), from a script or a notebook.
+
+    python -m helpers.launch STAGE [--config JSON] [--data-dir D] [--checkpoint-root R] [--quiet]
+
+STAGE is mask (notebook 03), inpainter (04) or gan (05); --config holds the stage's
+settings (helpers.config). With `processes` > 1 in the settings (0: one per visible GPU,
+e.g. Kaggle's two T4s) the command starts itself again under
+`torchrun --standalone --nproc_per_node N`: each process trains its share of every
+epoch, DDP averages the gradients, and the main process alone writes checkpoints,
+TensorBoard events, samples and validation; resuming works as in one process. A
+notebook calls `train(...)`, which does the same (torchrun in a subprocess whose output
+it shows) and returns the run's folder and history. On the CPU the processes talk over
+gloo, which is how the tests run it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from . import checkpoints
+from .config import GanConfig, InpainterConfig, MaskConfig, as_dict, make
+
+
+@dataclass
+class Finished:
+    """A run trained by other processes: its folder and history, as a Run offers them."""
+    dir: Path
+    history: list
+
+
+def _stages():
+    from .gan_training import GanStage
+    from .inpainter_training import InpainterStage
+    from .mask_training import MaskStage
+    return {"mask": (MaskStage, MaskConfig), "inpainter": (InpainterStage, InpainterConfig),
+            "gan": (GanStage, GanConfig)}
+
+
+def process_count(cfg) -> int:
+    """How many training processes a config asks for (0: one per visible GPU, at least one)."""
+    return cfg.processes or max(1, torch.cuda.device_count())
+
+
+def train(stage: str, config, data_root=None, checkpoint_root=None, progress: bool = True):
+    """Train (or resume) a stage: in this process, or with torchrun in several (then a Finished)."""
+    stage_cls, config_cls = _stages()[stage]
+    cfg = config if isinstance(config, config_cls) else make(config_cls, config, f"{stage} settings")
+    n = process_count(cfg)
+    if n <= 1 or os.environ.get("WORLD_SIZE"):
+        from .training import fit
+        return fit(stage_cls(cfg, data_root, checkpoint_root, progress), checkpoint_root)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}",
+           "-m", "helpers.launch", stage, "--config", json.dumps(as_dict(cfg))]
+    if data_root:
+        cmd += ["--data-dir", str(data_root)]
+    if checkpoint_root:
+        cmd += ["--checkpoint-root", str(checkpoint_root)]
+    if not progress:
+        cmd.append("--quiet")
+    print(f"launching {n} training processes: torchrun --nproc_per_node={n} -m helpers.launch {stage}", flush=True)
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1) as proc:
+        for line in proc.stdout:  # shown as it comes, in a notebook too
+            print(line, end="", flush=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"distributed training of {stage} failed (exit code {proc.returncode}); see its output above")
+    folder = Path(checkpoint_root or checkpoints.storage_root()) / cfg.run
+    history = pd.read_csv(folder / "history.csv").to_dict("records") if (folder / "history.csv").exists() else []
+    return Finished(folder, history)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m helpers.launch", description=__doc__.split("\n\n")[0])
+    ap.add_argument("stage", choices=sorted(_stages()))
+    ap.add_argument("--config", default="{}", help="JSON object of the stage's settings (helpers.config)")
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--checkpoint-root", default=None)
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args(argv)
+    train(args.stage, json.loads(args.config), args.data_dir, args.checkpoint_root, progress=not args.quiet)
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

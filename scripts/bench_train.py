@@ -1,0 +1,181 @@
+"""`make bench-train`: training throughput, and the full-data series time it implies on Colab's GPUs.
+
+    python scripts/bench_train.py [--out runs/bench-train-<time>] [--steps 3]
+
+Measured here (on a GPU too, when there is one):
+    loader     images/s the GAN's data loader delivers (read, resize, Telea prefill) at 256
+               and 512 px, with the worker count the training would use
+    GAN step   images/s of one full pix2pix update (generator = the default resnet34 U-Net
+               with chroma bins, PatchGAN) at 256 and 512 px, in float32 and under autocast
+               (bf16 on a CPU that has it)
+    FLOPs      floating-point operations of one training image of each stage (mask model,
+               inpainter, GAN), counted by torch.utils.flop_counter
+The series time for DACON's data (23,683 training and 5,920 validation images after
+the split) on a T4 and an A100 is then estimated as FLOPs / a sustained throughput per
+card (SUSTAINED below: a conservative share of the card's dense fp16/bf16 tensor peak),
+plus the loader's time where it is the bottleneck; the table says "estimated". A number
+measured on a GPU replaces the estimate for that card.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from helpers import REPO_ROOT
+from helpers.colour import out_channels
+from helpers.config import GanConfig, InpainterConfig, MaskConfig, as_dict
+from helpers.dacon_data import data_dir
+from helpers.devices import Precision, device, loader_workers
+from helpers.files import atomic_write
+from helpers.gan_training import start_from_gray, train_step
+from helpers.models import PatchDiscriminator, build_unet
+from helpers.splits import read_split, split_dir, write_split
+from helpers.tables import to_markdown
+from helpers.torch_data import RestorationDataset
+from helpers.training import EpochSampler
+
+TRAIN_IMAGES, VAL_IMAGES = 23_683, 5_920  # DACON's 29,603 training pairs after notebook 02's 20 % split
+# Sustained dense throughput assumed for mixed-precision U-Net training (FLOP/s): about a
+# third of the tensor-core peak (T4: 65 TFLOP/s fp16; A100: 312 TFLOP/s bf16), a common
+# figure for convolutional networks of this size that keep the card busy.
+SUSTAINED = {"T4": 20e12, "A100": 100e12}
+
+
+def loader_rate(size: int, batches: int) -> float:
+    """Images/s of the GAN's training loader at `size` px (prefill on)."""
+    root = data_dir()
+    if not (split_dir(root) / "train_split.csv").exists():
+        write_split(root)
+    ds = RestorationDataset(read_split(root, "train_split.csv"), size=size, augment=True, prefill=True)
+    sampler = EpochSampler(len(ds), 0)
+    loader = torch.utils.data.DataLoader(ds, batch_size=8, sampler=sampler, num_workers=loader_workers(-1))
+    it = iter(loader)
+    next(it)  # workers start
+    t0, n = time.perf_counter(), 0
+    for _ in range(batches):
+        n += len(next(it)["input"])
+    return n / (time.perf_counter() - t0)
+
+
+def gan_parts(size: int, dev: torch.device):
+    cfg = GanConfig(image_size=size, encoder_weights=None)
+    in_ch = 2
+    G, _ = build_unet(cfg.encoder_name, in_ch, out_channels(cfg.output, cfg.chroma), None)
+    start_from_gray(G, cfg.chroma)
+    D = PatchDiscriminator(in_ch + 3)
+    G.to(dev)
+    D.to(dev)
+    opt_g, opt_d = torch.optim.Adam(G.parameters(), 1e-4), torch.optim.Adam(D.parameters(), 2e-4)
+    return cfg, G, D, opt_g, opt_d
+
+
+def batch_of(n: int, size: int, dev: torch.device) -> dict:
+    g = torch.Generator().manual_seed(0)
+    gt = torch.rand(n, 3, size, size, generator=g)
+    mask = torch.zeros(n, 1, size, size)
+    mask[:, :, size // 4: size // 2, size // 4: size // 2] = 1
+    gray = gt.mean(1, keepdim=True)
+    return {k: v.to(dev) for k, v in {"input": gray, "base": gray, "mask": mask, "gt": gt}.items()}
+
+
+def gan_step_rate(size: int, amp: str, steps: int, batch: int, dev: torch.device) -> float:
+    """Images/s of full pix2pix updates at `size` px with chroma bins (after one warm-up step)."""
+    from helpers import chroma_bins
+    cfg, G, D, opt_g, opt_d = gan_parts(size, dev)
+    precision = Precision(amp, dev)
+    weights = torch.ones(chroma_bins.Q)
+    data = batch_of(batch, size, dev)
+    train_step(G, D, opt_g, opt_d, data, cfg, True, precision, weights)
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        losses = train_step(G, D, opt_g, opt_d, data, cfg, True, precision, weights)
+    float(losses["loss_G_l1"])  # wait for the device
+    return steps * batch / (time.perf_counter() - t0)
+
+
+def flops_per_image(size: int) -> dict:
+    """Training FLOPs (forward + backward) of one image for each stage, counted on the CPU."""
+    out = {}
+    cpu = torch.device("cpu")
+    cfg, G, D, opt_g, opt_d = gan_parts(size, cpu)
+    from helpers import chroma_bins
+    with FlopCounterMode(display=False) as counter:
+        train_step(G, D, opt_g, opt_d, batch_of(1, size, cpu), cfg, True, Precision("off", cpu),
+                   torch.ones(chroma_bins.Q))
+    out["gan"] = counter.get_total_flops()
+    for name, cfg, ch in (("mask", MaskConfig(), (1, 1)), ("inpainter", InpainterConfig(), (2, 1))):
+        net, _ = build_unet(cfg.encoder_name, ch[0], ch[1], None)
+        s = cfg.crop_size if name == "inpainter" else cfg.image_size
+        with FlopCounterMode(display=False) as counter:
+            net(torch.rand(1, ch[0], s, s)).sum().backward()
+        out[name] = counter.get_total_flops()
+    return out
+
+
+def series_estimate(flops: dict, loader_img_s: float) -> pd.DataFrame:
+    """Hours of the default series on the full data per card (estimated from FLOPs)."""
+    mask, inp, gan = MaskConfig(), InpainterConfig(), GanConfig()
+    work = {  # (FLOPs, images the loader must deliver)
+        "03 mask model": (flops["mask"] * TRAIN_IMAGES * mask.epochs, TRAIN_IMAGES * mask.epochs),
+        "04 inpainter": (flops["inpainter"] * inp.samples_per_epoch * inp.epochs, inp.samples_per_epoch * inp.epochs),
+        "05 GAN": (flops["gan"] * TRAIN_IMAGES * gan.epochs, TRAIN_IMAGES * gan.epochs),
+    }
+    rows = []
+    for card, rate in SUSTAINED.items():
+        for stage, (f, images) in work.items():
+            compute_h, loader_h = f / rate / 3600, images / loader_img_s / 3600
+            rows.append({"card": card, "stage": stage, "hours": round(max(compute_h, loader_h), 2),
+                         "bound": "compute" if compute_h >= loader_h else "data loader", "how": "estimated"})
+    return pd.DataFrame(rows)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python scripts/bench_train.py", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--steps", type=int, default=3, help="timed GAN steps per setting")
+    ap.add_argument("--batch", type=int, default=4, help="GAN batch size")
+    ap.add_argument("--loader-batches", type=int, default=10)
+    args = ap.parse_args(argv)
+    out = Path(args.out or REPO_ROOT / "runs" / time.strftime("bench-train-%Y%m%d-%H%M%S"))
+    dev = device()
+    amp = "bf16" if dev.type == "cpu" else "auto"
+    rows = []
+    for size in (256, 512):
+        rate = loader_rate(size, args.loader_batches)
+        rows.append({"what": f"loader {size} px ({loader_workers(-1)} workers)", "device": "cpu", "img_per_s": rate})
+        print(rows[-1], flush=True)
+        for setting in ("off", amp):
+            rate = gan_step_rate(size, setting, args.steps, args.batch, dev)
+            label = Precision(setting, dev).describe()
+            rows.append({"what": f"GAN step {size} px, {label}", "device": str(dev), "img_per_s": rate})
+            print(rows[-1], flush=True)
+    table = pd.DataFrame(rows)
+    flops = flops_per_image(256)
+    loader_256 = table.img_per_s[0]
+    estimate = series_estimate(flops, loader_256)
+    total = estimate.groupby("card").hours.sum().round(1).to_dict()
+    record = {"device": str(dev), "throughput": rows, "flops_per_training_image_256px": flops,
+              "sustained_flops_assumed": SUSTAINED, "series_estimate": estimate.to_dict("records"),
+              "series_hours": total, "defaults": {k: as_dict(c()) for k, c in
+                                                  (("mask", MaskConfig), ("inpainter", InpainterConfig),
+                                                   ("gan", GanConfig))}}
+    atomic_write(out / "bench_train.json", lambda tmp: Path(tmp).write_text(json.dumps(record, indent=2)))
+    md = (to_markdown(table.round(2)) + "\n\nTraining FLOPs per image at 256 px: "
+          + ", ".join(f"{k} {v / 1e9:.1f} GFLOP" for k, v in flops.items())
+          + "\n\n" + to_markdown(estimate) + f"\n\nDefault series, hours in all: {total}\n")
+    atomic_write(out / "bench_train.md", lambda tmp: Path(tmp).write_text(md))
+    print(md)
+    print(f"== written: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,166 @@
+"""The real user's run, on the CPU: DDP with 2 processes (gloo), autocast, one loader, checkpoint
+retention, Kaggle's read-only data, Colab's data staging."""
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import pandas as pd
+import pytest
+import torch
+
+from helpers import REPO_ROOT, gan_training, runtime
+from helpers.checkpoints import epoch_files
+from helpers.devices import Precision, loader_workers
+from helpers.pipeline_file import load_pipeline
+from helpers.splits import split_dir
+from helpers.training import EpochSampler
+
+from conftest import TINY_GAN
+
+
+def test_epoch_sampler_keeps_the_old_order_and_splits_it_between_ranks():
+    from helpers.devices import Distributed
+    one = list(EpochSampler(10, seed=3).__iter__())
+    expected = torch.randperm(10, generator=torch.Generator().manual_seed(3 * 100_003)).tolist()
+    assert one == expected  # epoch 0: the order the per-epoch loaders used to give
+    s = EpochSampler(10, seed=3)
+    s.set_epoch(2)
+    assert sorted(i % 10 for i in s) == list(range(10)) and min(s) >= 20  # epoch encoded in the index
+    shares = [list(EpochSampler(10, 3, Distributed(r, 4, r))) for r in range(4)]
+    assert [len(x) for x in shares] == [3, 3, 3, 3] and sorted(set(sum(shares, []))) == list(range(10))
+
+
+def test_worker_count_follows_the_cpu_count():
+    assert loader_workers(3) == 3
+    assert loader_workers(-1) == max(0, min(8, (os.cpu_count() or 1) - 1))
+
+
+def test_autocast_on_the_cpu_trains_in_bfloat16(tiny_runs, split_dataset, tmp_path):
+    shutil.copytree(tiny_runs / "mask", tmp_path / "mask")
+    run = gan_training.train({**TINY_GAN, "epochs": 1, "amp": "bf16", "chroma": "bins", "prefill": True},
+                             split_dataset, tmp_path, progress=False)
+    record = json.loads((run.dir / "config.json").read_text())
+    assert record["runtime"]["precision"] == "bfloat16 autocast on cpu"
+    assert all(torch.isfinite(torch.tensor(v)) for k, v in run.history[0].items() if k.startswith("loss_"))
+    assert Precision("auto", torch.device("cpu")).setting == "off"  # the CPU default stays float32
+    with pytest.raises(ValueError, match="amp must be"):
+        Precision("fp8", torch.device("cpu"))
+
+
+def test_only_the_newest_checkpoints_are_kept(tiny_runs, split_dataset, tmp_path):
+    shutil.copytree(tiny_runs / "mask", tmp_path / "mask")
+    gan_training.train({**TINY_GAN, "epochs": 4, "checkpoint_every": 1, "keep_checkpoints": 2}, split_dataset,
+                       tmp_path, progress=False)
+    assert [p.name for p in epoch_files(tmp_path / "gan")] == ["epoch_0004.pt", "epoch_0003.pt"]
+    assert (tmp_path / "gan" / "best.pt").is_file()
+    (tmp_path / "gan" / "epoch_0001.pt.mine").write_text("not ours")  # only epoch_XXXX.pt files are pruned
+    gan_training.train({**TINY_GAN, "epochs": 5, "checkpoint_every": 1, "keep_checkpoints": 2}, split_dataset,
+                       tmp_path, progress=False)
+    assert [p.name for p in epoch_files(tmp_path / "gan")] == ["epoch_0005.pt", "epoch_0004.pt"]
+    assert (tmp_path / "gan" / "epoch_0001.pt.mine").exists()
+
+
+def test_ddp_with_two_processes_writes_one_run_and_resumes(tiny_runs, split_dataset, tmp_path):
+    """torchrun --nproc_per_node 2 on the CPU (gloo): one run folder, written by the main process."""
+    shutil.copytree(tiny_runs / "mask", tmp_path / "mask")
+    cfg = {**TINY_GAN, "epochs": 2, "checkpoint_every": 1, "processes": 2, "num_workers": 0}
+    cmd = [sys.executable, "-m", "helpers.launch", "gan", "--config", json.dumps(cfg), "--data-dir",
+           str(split_dataset), "--checkpoint-root", str(tmp_path), "--quiet"]
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert "launching 2 training processes" in res.stdout
+    folder = tmp_path / "gan"
+    assert [p.name for p in epoch_files(folder)] == ["epoch_0002.pt", "epoch_0001.pt"]
+    assert list(pd.read_csv(folder / "history.csv").epoch) == [1, 2]  # written once, not once per rank
+    assert json.loads((folder / "config.json").read_text())["runtime"]["processes"] == 2
+    assert load_pipeline(folder).epoch in (1, 2) and not (folder / "run.lock").exists()
+    cmd[cmd.index("--config") + 1] = json.dumps({**cfg, "epochs": 3})
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert "resuming gan after epoch 2" in res.stdout
+    assert list(pd.read_csv(folder / "history.csv").epoch) == [1, 2, 3]
+
+
+@contextlib.contextmanager
+def read_only(folder):
+    """The folder cannot take new files, for root too (chattr +i), or by permissions."""
+    chattr = shutil.which("chattr")
+    if chattr and subprocess.run([chattr, "+i", str(folder)], capture_output=True).returncode == 0:
+        try:
+            yield
+        finally:
+            subprocess.run([chattr, "-i", str(folder)], check=True)
+    elif os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+    else:
+        pytest.fail("cannot make a folder read-only here (no chattr, running as root)")
+
+
+def test_kaggle_read_only_data_through_the_series(small_dataset, tmp_path, monkeypatch):
+    """/kaggle/input is read-only: the splits go to the work folder and notebooks 02-06 still run."""
+    from test_notebooks import outputs_text, run
+    data = tmp_path / "input" / "open"
+    shutil.copytree(small_dataset, data)
+    work, ck = tmp_path / "working", tmp_path / "working" / "drive_checkpoints"
+    monkeypatch.setenv("WORK_DIR", str(work))
+    with read_only(data):
+        run("02_dataset_split", tmp_path, DATA_DIR=str(data))
+        for nb in ("03_mask_generator", "04_inpainter", "05_gan_training", "06_inference_and_zip"):
+            run(nb, tmp_path, DATA_DIR=str(data), CHECKPOINT_ROOT=str(ck))
+        assert sorted(p.name for p in data.iterdir()) == sorted(p.name for p in small_dataset.iterdir())
+        splits = split_dir(data)
+        assert splits.parent == work / "splits" and (splits / "train_split.csv").is_file()
+    assert "in the work folder" in outputs_text(tmp_path / "02_dataset_split.ipynb")
+    assert (ck / "gan" / "submission" / "submission.zip").is_file() or list(ck.rglob("submission.zip"))
+
+
+def test_colab_stages_open_zip_once_to_local_disk(small_dataset, tmp_path, monkeypatch):
+    archive = tmp_path / "drive" / "open.zip"
+    archive.parent.mkdir()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for p in sorted(small_dataset.rglob("*")):
+            if p.is_file():
+                zf.write(p, "open/" + str(p.relative_to(small_dataset)))
+    monkeypatch.setattr(runtime, "COLAB_LOCAL", tmp_path / "content" / "data")
+    staged = runtime.stage_colab(archive)
+    assert staged == tmp_path / "content" / "data" / "open" / "open" and (staged / "train.csv").is_file()
+    stamp = (staged / "train.csv").stat().st_mtime_ns
+    assert runtime.stage_colab(archive) == staged and (staged / "train.csv").stat().st_mtime_ns == stamp  # once
+    assert not list((tmp_path / "content" / "data").glob(".*tmp*"))
+
+
+def test_prepare_on_kaggle_finds_the_input_and_sets_the_locations(small_dataset, tmp_path, monkeypatch):
+    kaggle = tmp_path / "kaggle"
+    shutil.copytree(small_dataset, kaggle / "input" / "dacon-236420" / "open")
+    monkeypatch.setattr(runtime, "KAGGLE_INPUT", kaggle / "input")
+    monkeypatch.setattr(runtime, "KAGGLE_WORKING", kaggle / "working")
+    monkeypatch.delenv("DATA_DIR", raising=False)
+    monkeypatch.delenv("CHECKPOINT_ROOT", raising=False)
+    monkeypatch.delenv("WORK_DIR", raising=False)
+    assert runtime.where() == "kaggle"
+    found = runtime.prepare()
+    assert found == kaggle / "input" / "dacon-236420" / "open" and os.environ["DATA_DIR"] == str(found)
+    assert os.environ["CHECKPOINT_ROOT"] == str(kaggle / "working" / "drive_checkpoints")
+    assert runtime.work_dir() == kaggle / "working"
+
+
+def test_notebooks_generated_cells_are_in_sync():
+    """Badges, the environment cell and the parameters cells (Colab forms) come from one place each."""
+    res = subprocess.run([sys.executable, "scripts/sync_notebooks.py", "--check"], capture_output=True, text=True,
+                         cwd=REPO_ROOT)
+    assert res.returncode == 0, res.stdout + res.stderr
+    import jupytext
+    for py in sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
+        nb = jupytext.read(py)
+        assert "Open In Colab" in nb.cells[0].source and "Open In Kaggle" in nb.cells[0].source
+        assert nb.metadata["kernelspec"]["name"] == "python3"
+        params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        assert all("# @param" in line for line in params.source.splitlines() if "=" in line)

@@ -1,0 +1,57 @@
+"""Sweeps of notebook 05 with papermill: points, skipping and resuming, a failed point, the leaderboard."""
+import json
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import yaml
+
+from helpers import REPO_ROOT
+from helpers import sweep as sweeps
+from helpers.config import ConfigError
+
+EXAMPLE = REPO_ROOT / "notebooks" / "params" / "sweeps" / "example.yaml"
+
+
+def test_a_sweep_file_names_its_points_and_refuses_typos(tmp_path):
+    sweep = sweeps.load(EXAMPLE)
+    names = [n for n, _ in sweeps.points(sweep)]
+    assert len(names) == 4 and len(set(names)) == 4 and all("/" not in n for n in names)
+    assert sweep.base["OUTPUT"] == "ycbcr" and sweep.base["EPOCHS"] == 4  # project recipe + CPU budget
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"name": "x", "notebook": "05_gan_training", "grid": {"EPOCH": [1, 2]}}))
+    with pytest.raises(ConfigError, match="EPOCH .did you mean EPOCHS"):
+        sweeps.load(bad)
+
+
+def test_the_example_sweep_runs_resumes_and_ranks(tiny_runs, split_dataset, tmp_path):
+    """The shipped example, with the tests' tiny parameters: every point once, then skipped."""
+    ck = tmp_path / "ck"
+    for run in ("mask", "inpainter"):
+        shutil.copytree(tiny_runs / run, ck / run)
+    tiny = REPO_ROOT / "notebooks" / "params" / "tiny" / "05_gan_training.yaml"
+    sweep_file = tmp_path / "sweep.yaml"  # the example plus a point that must fail
+    spec = yaml.safe_load(EXAMPLE.read_text())
+    spec["grid"]["LR_G"] = spec["grid"]["LR_G"][:1]
+    spec["points"] = [{"MASK_RUN": "no-such-run"}]
+    sweep_file.write_text(yaml.safe_dump(spec))
+    cmd = [sys.executable, "-m", "helpers.sweep", str(sweep_file), "--extra", str(tiny), "--data-dir",
+           str(split_dataset), "--checkpoint-root", str(ck), "--kernel", "dacon-photo-restore", "--quiet",
+           "--out", str(tmp_path / "out")]
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT, timeout=900)
+    assert res.returncode == 1, res.stdout[-2000:] + res.stderr[-2000:]  # one point failed, the others ran
+    status = json.loads((tmp_path / "out" / "status.json").read_text())
+    failed = {k: v for k, v in status.items() if v["status"] == "failed"}
+    assert list(failed) == ["mask_run-no-such-run"] and "no-such-run" in failed["mask_run-no-such-run"]["error"]
+    board = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
+    done = board[board.status == "done"]
+    assert len(done) == 2 and done.score.notna().all() and list(done.score) == sorted(done.score, reverse=True)
+    assert set(done.epochs) == {2} and (tmp_path / "out" / "scores.png").stat().st_size > 1000
+    assert len(list((tmp_path / "out").glob("*.ipynb"))) == 3
+    # again: finished points are skipped (their notebooks untouched), the failed one is retried
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out").glob("chroma*.ipynb")}
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT, timeout=900)
+    assert res.stdout.count("finished earlier, skipped") == 2
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out").glob("chroma*.ipynb")} == before
