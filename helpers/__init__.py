@@ -41,6 +41,9 @@ Inference:
     restore        the pipeline on an image or a batch (Restorer)
     predict        command line: restore a folder
     pretrained     the shipped model and exporting a run as one
+    app            the web demo (Gradio): upload, restore, compare
+Experiments:
+    sweep          a notebook run once per point of a grid (papermill) and the leaderboard
 """
 from pathlib import Path
 

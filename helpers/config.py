@@ -168,7 +168,7 @@ class GanConfig(TrainConfig):
                                       "the region (with PREFILL); empty: Telea's")
     output: str = setting("ycbcr", recipe=True, inference=True, choices=OUTPUTS,
                           help='"ycbcr": keep the known luminance; "rgb": the seed\'s recipe')
-    chroma: str = setting("bins", recipe=True, inference=True, choices=CHROMA,
+    chroma: str = setting("regress", recipe=True, inference=True, choices=CHROMA,
                           help='"bins": a class per chroma bin (needs ycbcr); "regress": two chroma channels (L1)')
     ce_weight: float = setting(1.0, recipe=True, help="weight of the rebalanced chroma-bin cross-entropy (chroma bins)")
     mask_input: bool = setting(True, recipe=True, inference=True,

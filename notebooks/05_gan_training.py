@@ -25,9 +25,10 @@
 # data: `OUTPUT = "ycbcr"` keeps the known luminance outside the lost region,
 # `MASK_INPUT` adds the lost region as an input channel, `PREFILL` shows the generator
 # the region already filled by Telea and `REGION_LUMA = "base"` keeps a fill's luminance
-# there (the learned inpainter's of notebook 04, `INPAINTER_RUN`), `CHROMA = "bins"`
-# classifies colour over quantised chroma bins instead of regressing it, `EMA` validates
-# and keeps a moving average of the generator's weights. Offline, the resnet34 ImageNet
+# there (the learned inpainter's of notebook 04, `INPAINTER_RUN`), `EMA` validates and
+# keeps a moving average of the generator's weights. `CHROMA = "bins"` classifies colour
+# over quantised chroma bins instead of regressing it (an option: it tied with regression
+# on the CPU budget, README "Quality and speed"). Offline, the resnet34 ImageNet
 # download fails and `WEIGHTS_FALLBACK` switches to the packaged ImageNet
 # EfficientNet-Lite0 encoder. The seed's recipe (gray in, RGB out, BCE + 100 x L1, Adam
 # 1e-4 / 2e-4, betas 0.5 / 0.999) is `notebooks/params/seed_recipe.yaml`, the recipe
@@ -114,7 +115,7 @@ INPAINTER_RUN = "inpainter"  # @param {type:"string"}
 # @markdown OUTPUT: "ycbcr": keep the known luminance; "rgb": the seed's recipe
 OUTPUT = "ycbcr"  # @param ["rgb", "ycbcr"]
 # @markdown CHROMA: "bins": a class per chroma bin (needs ycbcr); "regress": two chroma channels (L1)
-CHROMA = "bins"  # @param ["regress", "bins"]
+CHROMA = "regress"  # @param ["regress", "bins"]
 # @markdown CE_WEIGHT: weight of the rebalanced chroma-bin cross-entropy (chroma bins)
 CE_WEIGHT = 1.0  # @param {type:"number"}
 # @markdown MASK_INPUT: give the generator the lost region as a second channel

@@ -2,31 +2,32 @@
 import json
 
 from scripts import bench
-from helpers.pretrained import DEFAULT_MODEL
+from helpers.pretrained import SHIPPED
 
 from test_inference_paths import RAW_TOLERANCE
 
-CONTENDERS = ["input unchanged", "gray + Telea", "gray oracle", "seed recipe", "project recipe",
-              "shipped default model"]
+BASELINES = ["input unchanged", "gray + Telea", "gray + learned inpainter", "gray oracle"]
+TRAINED = ["seed recipe", "project recipe", "project recipe + chroma bins",
+           "project recipe + chroma bins + learned inpainter"]
 
 
 def test_bench_scores_and_times_every_contender(split_dataset, tmp_path, monkeypatch):
     monkeypatch.setenv("DATA_DIR", str(split_dataset))
     out = tmp_path / "bench"
     assert bench.main(["--epochs", "1", "--size", "64", "--mask-epochs", "1", "--mask-size", "128",
+                       "--inpainter-epochs", "1", "--inpainter-samples", "16", "--inpainter-crop", "64",
                        "--out", str(out), "--no-memory"]) == 0
     result = json.loads((out / "bench.json").read_text())
     rows = {r["contender"]: r for r in result["rows"]}
-    assert list(rows) == CONTENDERS[:5] + (["shipped default model"] if DEFAULT_MODEL.exists() else [])
+    shipped = [f"shipped model {v}" for v, path in SHIPPED.items() if path.exists()]
+    assert list(rows) == BASELINES + TRAINED + shipped
     for name, r in rows.items():
         assert r["n"] == 8, name
         assert 0 < r["score"] < 1 and abs(r["score"] - (0.2 * r["S"] + 0.4 * r["M"] + 0.4 * r["C"])) < 1e-6, name
     # the oracle is the truth's own gray: near-perfect structure, almost nothing for colour
     assert rows["gray oracle"]["M"] > 0.8 and rows["gray oracle"]["C"] < 0.3
-    for name in CONTENDERS[3:]:
-        r = rows.get(name)
-        if r is None:
-            continue
+    for name in TRAINED + shipped:
+        r = rows[name]
         assert r["img_per_s"] > 0 and r["plain_img_per_s"] > 0
         assert abs(r["speedup"] - r["img_per_s"] / r["plain_img_per_s"]) < 1e-9
         # ONNX Runtime vs eager PyTorch, compared where that is stable on any CPU (the bounds

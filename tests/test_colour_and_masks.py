@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.colour import compose, rgb_to_ycbcr, ycbcr_to_rgb
+from helpers.colour import compose, decode, rgb_to_ycbcr, ycbcr_to_rgb
 from helpers.images import to_gray
 from helpers.masking import iou_dice, snap_to_fill
 from helpers.tensors import work_shape
@@ -24,12 +24,12 @@ def test_ycbcr_output_keeps_the_input_luma_outside_the_mask():
     mask = torch.zeros(2, 1, 16, 16)
     mask[..., 4:8, 4:8] = 1
     raw = torch.randn(2, 3, 16, 16) * 0.1  # modest chroma
-    out = compose(raw, gray, mask, "ycbcr")
+    out = compose(decode(raw, "ycbcr"), gray, mask, "ycbcr")
     y = rgb_to_ycbcr(out)[:, :1]
     outside = mask == 0
     assert torch.allclose(y[outside], gray[outside], atol=1e-4)
     assert not torch.allclose(y[~outside], gray[~outside], atol=1e-2)  # inside: the generator's Y
-    assert torch.equal(compose(raw, gray, mask, "rgb"), torch.sigmoid(raw))
+    assert torch.equal(compose(decode(raw, "rgb"), gray, mask, "rgb"), torch.sigmoid(raw))
     with pytest.raises(ValueError, match="output must be"):
         compose(raw, gray, mask, "lab")
 

@@ -44,7 +44,7 @@ def test_gan_run_checkpoints_every_three_epochs_and_at_the_end(tiny_runs):
     assert list((folder / "tb").glob("events.out.tfevents.*"))
     pipeline = load_pipeline(folder)
     assert pipeline.epoch == int(hist.epoch[hist.score.idxmax()])
-    assert set(pipeline.provenance) == {"generator", "mask"}
+    assert set(pipeline.provenance) == {"generator", "mask", "inpainter"}
 
 
 def test_rerun_resumes_and_extends(tiny_runs, split_dataset, capsys):
@@ -148,11 +148,12 @@ def test_training_numbers_hold_with_another_cpus_kernels(tiny_runs, split_datase
     script = (
         "import json, sys\n"
         "sys.path.insert(0, 'tests')\n"
-        "from conftest import TINY_GAN\n"
-        "from helpers import gan_training, mask_training\n"
+        "from conftest import TINY_GAN, TINY_INPAINTER, TINY_MASK\n"
+        "from helpers import gan_training, inpainter_training, mask_training\n"
         f"m = mask_training.train(TINY_MASK, {str(split_dataset)!r}, {str(tmp_path)!r}, progress=False)\n"
-        f"g = gan_training.train({{**TINY_GAN, 'epochs': 1}}, {str(split_dataset)!r}, {str(tmp_path)!r}, "
-        "progress=False)\n"
+        f"inpainter_training.train(TINY_INPAINTER, {str(split_dataset)!r}, {str(tmp_path)!r}, progress=False)\n"
+        f"g = gan_training.train({{**TINY_GAN, 'inpainter_run': 'inpainter', 'epochs': 1}}, {str(split_dataset)!r}, "
+        f"{str(tmp_path)!r}, progress=False)\n"
         "print(json.dumps({'mask': m.history, 'gan': g.history}))\n")
     from helpers import REPO_ROOT
     res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT,
