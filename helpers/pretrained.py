@@ -8,7 +8,7 @@ says how it was trained and what it scores; models/restorer_v1.pt, the first shi
 model, stays for comparison.
 
     python -m helpers.pretrained --run drive_checkpoints/<run> [--out models/restorer_v2.pt]
-        [--weights float16|int8] [--tta on|off] [--region-luma generator|base]
+        [--weights float16|int8] [--inpainter RUN] [--tta on|off] [--region-luma generator|base]
 """
 from __future__ import annotations
 
@@ -17,27 +17,37 @@ import dataclasses
 from pathlib import Path
 
 from . import REPO_ROOT
-from .pipeline_file import load_pipeline, quantize, write
+from .pipeline_file import load_inpainter, load_pipeline, quantize, write
 
 SHIPPED = {"v1": REPO_ROOT / "models" / "restorer_v1.pt", "v2": REPO_ROOT / "models" / "restorer_v2.pt"}
 DEFAULT_MODEL = SHIPPED["v2"] if SHIPPED["v2"].exists() else SHIPPED["v1"]  # the newest shipped model
 MAX_BYTES = 25_000_000
 
 
-def export(run, out=DEFAULT_MODEL, weights: str = "float16", **inference) -> Path:
+def export(run, out=DEFAULT_MODEL, weights: str = "float16", inpainter=None, **inference) -> Path:
     """Write a run's best pipeline with smaller weights (atomically); refuses a file over 25 MB.
 
-    weights: "float16", or "int8" (per-channel, helpers.pipeline_file.quantize) when three
-    networks would not fit in float16. inference: generator settings to change (tta,
-    region_luma), e.g. when validation found them better for this model than what it was
-    trained with.
+    run: a GAN run folder or a pipeline file (a shipped model too). weights: "float16", or
+    "int8" (per-channel, helpers.pipeline_file.quantize) when three networks would not fit
+    in float16. inpainter: a learned inpainter's run whose fill replaces the pipeline's in
+    the lost region (a PREFILL generator only: it was trained to colour a filled region).
+    inference: generator settings to change (tta, region_luma), e.g. when validation found
+    them better for this model than what it was trained with.
     """
     pipeline = load_pipeline(run)
     unknown = set(inference) - {"tta", "region_luma"}
     if unknown:
         raise ValueError(f"only tta and region_luma can be changed at export, not {sorted(unknown)}")
+    if inpainter is not None:
+        if not pipeline.generator.prefill:
+            raise ValueError(f"{run}: its generator was trained without PREFILL; a learned fill would be new to it")
+        found = load_inpainter(inpainter)
+        pipeline.inpainter = found.inpainter
+        pipeline.provenance = {**pipeline.provenance, "inpainter": found.provenance.get("inpainter", {})}
+        inference = {**inference, "inpainter_from": found.path}
     g, m = pipeline.generator, pipeline.mask
-    pipeline.generator = dataclasses.replace(g, **inference, state_dict=quantize(g.state_dict, weights))
+    changes = {k: v for k, v in inference.items() if k != "inpainter_from"}
+    pipeline.generator = dataclasses.replace(g, **changes, state_dict=quantize(g.state_dict, weights))
     pipeline.mask = dataclasses.replace(m, state_dict=quantize(m.state_dict, weights))
     if pipeline.inpainter is not None:
         pipeline.inpainter = dataclasses.replace(pipeline.inpainter,
@@ -55,7 +65,8 @@ def export(run, out=DEFAULT_MODEL, weights: str = "float16", **inference) -> Pat
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m helpers.pretrained", description="export a run as the shipped model")
-    ap.add_argument("--run", required=True, help="GAN run folder (or its best.pt)")
+    ap.add_argument("--run", required=True, help="GAN run folder (or its best.pt, or a shipped model)")
+    ap.add_argument("--inpainter", default=None, help="a learned inpainter's run whose fill the region keeps")
     ap.add_argument("--out", default=str(DEFAULT_MODEL))
     ap.add_argument("--weights", choices=("float16", "int8"), default="float16",
                     help="how the weights are stored (int8: per-channel scales, a quarter of float32)")
@@ -65,7 +76,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     inference = {k: v for k, v in (("tta", None if args.tta is None else args.tta == "on"),
                                    ("region_luma", args.region_luma)) if v is not None}
-    path = export(args.run, args.out, args.weights, **inference)
+    path = export(args.run, args.out, args.weights, args.inpainter, **inference)
     print(f"{path}: {path.stat().st_size / 1e6:.1f} MB")
     return 0
 

@@ -42,3 +42,23 @@ def test_shipped_model_fits_the_budget_and_restores_offline(small_dataset):
     from helpers.colour import rgb_to_ycbcr
     chroma = rgb_to_ycbcr(torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255)[0, 1:] - 0.5
     assert chroma.abs().mean() > 0.005  # it colours, it does not answer gray
+
+
+def test_export_attaches_a_learned_inpainter_to_a_prefill_generator(tiny_runs, tmp_path, monkeypatch):
+    """How v2 was made from v1: the inpainter's fill replaces Telea's, only for a generator
+    that was trained to colour a filled region."""
+    monkeypatch.setattr(pretrained, "MAX_BYTES", 10**9)
+    with pytest.raises(ValueError, match="without PREFILL"):
+        pretrained.export(tiny_runs / "gan", tmp_path / "x.pt", inpainter=tiny_runs / "inpainter")
+    assert not (tmp_path / "x.pt").exists()
+    plain = tmp_path / "plain.pt"  # the tiny generator declared a prefill one, as v1 is
+    run = load_pipeline(tiny_runs / "gan")
+    run.generator.prefill = True
+    run.inpainter = None
+    from helpers.pipeline_file import write
+    write(run, plain)
+    out = pretrained.export(plain, tmp_path / "with.pt", weights="int8", inpainter=tiny_runs / "inpainter")
+    pipeline = load_pipeline(out)
+    assert pipeline.inpainter is not None and "inpainter" in pipeline.provenance
+    assert pipeline.notes["inference_changes"]["inpainter_from"].endswith("best.pt")
+    assert "learned inpainter" in Restorer(pipeline, backend="torch").describe()
