@@ -6,7 +6,7 @@ Measured here (on a GPU too, when there is one):
     loader     images/s the GAN's data loader delivers (read, resize, Telea prefill) at 256
                and 512 px, with the worker count the training would use
     GAN step   images/s of one full pix2pix update (generator = the default resnet34 U-Net
-               with chroma bins, PatchGAN) at 256 and 512 px, in float32 and under autocast
+               as notebook 05 defaults it, PatchGAN) at 256 and 512 px, in float32 and under autocast
                (bf16 on a CPU that has it)
     FLOPs      floating-point operations of one training image of each stage (mask model,
                inpainter, GAN), counted by torch.utils.flop_counter
@@ -85,7 +85,7 @@ def batch_of(n: int, size: int, dev: torch.device) -> dict:
 
 
 def gan_step_rate(size: int, amp: str, steps: int, batch: int, dev: torch.device) -> float:
-    """Images/s of full pix2pix updates at `size` px with chroma bins (after one warm-up step)."""
+    """Images/s of full pix2pix updates at `size` px, notebook 05's defaults (after one warm-up step)."""
     from helpers import chroma_bins
     cfg, G, D, opt_g, opt_d = gan_parts(size, dev)
     precision = Precision(amp, dev)
