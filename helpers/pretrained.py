@@ -35,6 +35,7 @@ def export(run, out=DEFAULT_MODEL, weights: str = "float16", inpainter=None, **i
     them better for this model than what it was trained with.
     """
     pipeline = load_pipeline(run)
+    notes = {"inference_changes": inference, "weights": weights, "exported_from": str(Path(run).resolve())}
     unknown = set(inference) - {"tta", "region_luma"}
     if unknown:
         raise ValueError(f"only tta and region_luma can be changed at export, not {sorted(unknown)}")
@@ -44,16 +45,14 @@ def export(run, out=DEFAULT_MODEL, weights: str = "float16", inpainter=None, **i
         found = load_inpainter(inpainter)
         pipeline.inpainter = found.inpainter
         pipeline.provenance = {**pipeline.provenance, "inpainter": found.provenance.get("inpainter", {})}
-        inference = {**inference, "inpainter_from": found.path}
+        notes["inpainter_from"] = str(found.path)
     g, m = pipeline.generator, pipeline.mask
-    changes = {k: v for k, v in inference.items() if k != "inpainter_from"}
-    pipeline.generator = dataclasses.replace(g, **changes, state_dict=quantize(g.state_dict, weights))
+    pipeline.generator = dataclasses.replace(g, **inference, state_dict=quantize(g.state_dict, weights))
     pipeline.mask = dataclasses.replace(m, state_dict=quantize(m.state_dict, weights))
     if pipeline.inpainter is not None:
         pipeline.inpainter = dataclasses.replace(pipeline.inpainter,
                                                  state_dict=quantize(pipeline.inpainter.state_dict, weights))
-    pipeline.notes = {**pipeline.notes, "inference_changes": inference, "weights": weights,
-                      "exported_from": str(Path(run).resolve())}
+    pipeline.notes = {**pipeline.notes, **notes}
     out = Path(out)
     write(pipeline, out)
     if out.stat().st_size > MAX_BYTES:

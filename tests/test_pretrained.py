@@ -60,5 +60,5 @@ def test_export_attaches_a_learned_inpainter_to_a_prefill_generator(tiny_runs, t
     out = pretrained.export(plain, tmp_path / "with.pt", weights="int8", inpainter=tiny_runs / "inpainter")
     pipeline = load_pipeline(out)
     assert pipeline.inpainter is not None and "inpainter" in pipeline.provenance
-    assert pipeline.notes["inference_changes"]["inpainter_from"].endswith("best.pt")
+    assert pipeline.notes["inpainter_from"].endswith("best.pt")
     assert "learned inpainter" in Restorer(pipeline, backend="torch").describe()
