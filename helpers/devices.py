@@ -22,6 +22,16 @@ import torch.distributed as dist
 AMP_CHOICES = ("auto", "bf16", "fp16", "off")
 
 
+def auto_amp(dev: torch.device) -> str:
+    """What AMP = "auto" means on `dev`: bf16 on a GPU with native bfloat16 (compute capability
+    8.0 and up: A100, L4, H100), fp16 with a GradScaler on older GPUs (T4, V100, P100), off on
+    the CPU. The capability is asked for, not `torch.cuda.is_bf16_supported()`, which also says
+    yes for a T4, where bfloat16 is only emulated and slower than float32."""
+    if dev.type != "cuda":
+        return "off"
+    return "bf16" if torch.cuda.get_device_capability(dev) >= (8, 0) else "fp16"
+
+
 @dataclass(frozen=True)
 class Distributed:
     rank: int
@@ -92,7 +102,7 @@ class Precision:
         if setting not in AMP_CHOICES:
             raise ValueError(f"amp must be one of {AMP_CHOICES}, got {setting!r}")
         if setting == "auto":
-            setting = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if dev.type == "cuda" else "off"
+            setting = auto_amp(dev)
         self.setting, self.device_type = setting, dev.type
         self.dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(setting)
         self.scaler = torch.amp.GradScaler(dev.type) if setting == "fp16" else None

@@ -14,7 +14,7 @@ import torch
 
 from helpers import REPO_ROOT, gan_training, runtime
 from helpers.checkpoints import epoch_files
-from helpers.devices import Precision, loader_workers
+from helpers.devices import Precision, auto_amp, loader_workers
 from helpers.pipeline_file import load_pipeline
 from helpers.splits import split_dir
 from helpers.training import EpochSampler
@@ -49,6 +49,36 @@ def test_autocast_on_the_cpu_trains_in_bfloat16(tiny_runs, split_dataset, tmp_pa
     assert Precision("auto", torch.device("cpu")).setting == "off"  # the CPU default stays float32
     with pytest.raises(ValueError, match="amp must be"):
         Precision("fp8", torch.device("cpu"))
+
+
+@pytest.mark.parametrize("capability, expected", [((7, 5), "fp16"), ((7, 0), "fp16"), ((8, 0), "bf16"),
+                                                  ((9, 0), "bf16")])
+def test_auto_precision_is_fp16_on_a_t4_and_bf16_from_an_a100_on(monkeypatch, capability, expected):
+    # A T4 (7.5) only emulates bfloat16 (slower than float32), although
+    # torch.cuda.is_bf16_supported() says yes there: the capability decides.
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda dev=None: capability)
+    assert auto_amp(torch.device("cuda", 0)) == expected
+    assert auto_amp(torch.device("cpu")) == "off"
+
+
+def test_float16_autocast_updates_through_the_grad_scaler():
+    # The T4 path (float16 + GradScaler) on the CPU. The scaler starts at 2**16, so the first
+    # float16 gradients may overflow: it then skips those steps and halves its scale, and
+    # the weights must still move, finite, within a few steps.
+    p = Precision("fp16", torch.device("cpu"))
+    assert p.scaler is not None and p.describe() == "float16 autocast with a GradScaler on cpu"
+    torch.manual_seed(0)
+    net = torch.nn.Linear(4, 1)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    before = net.weight.detach().clone()
+    for _ in range(20):
+        with p.autocast():
+            y = net(torch.randn(8, 4))
+        assert y.dtype == torch.float16
+        p.backward(y.float().pow(2).mean(), opt)
+        p.update()
+    assert torch.isfinite(net.weight).all() and (net.weight - before).abs().max() > 1e-4
+    assert p.scaler.get_scale() <= 2.0 ** 16
 
 
 def test_only_the_newest_checkpoints_are_kept(tiny_runs, split_dataset, tmp_path):
