@@ -103,9 +103,11 @@ def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
 
 
-def save(state: dict, path: str | os.PathLike) -> Path:
-    """torch.save, atomically (temporary file in the same folder, then rename)."""
-    return atomic_write(path, lambda tmp: torch.save(state, tmp))
+def save(state: dict, path: str | os.PathLike, check=None) -> Path:
+    """torch.save, atomically and synced to storage (a temporary file in the same folder,
+    fsync, then rename: on Google Drive the file is whole before its name appears; `check`
+    as in helpers.files.atomic_write)."""
+    return atomic_write(path, lambda tmp: torch.save(state, tmp), check, sync=True)
 
 
 def save_epoch(state: dict, folder: str | os.PathLike, epoch: int) -> Path:

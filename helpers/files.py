@@ -50,20 +50,43 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def atomic_write(path: str | os.PathLike, write) -> Path:
-    """Call write(tmp_path) and rename the result onto path, so readers never see half a file."""
+def atomic_write(path: str | os.PathLike, write, check=None, sync: bool = False) -> Path:
+    """Call write(tmp_path) and rename the result onto path, so readers never see half a file.
+
+    check(tmp_path), if given, may raise to refuse the result: the temporary file is then
+    removed and whatever was at `path` stays as it was. sync=True flushes the file to its
+    storage (fsync) before the rename, and the folder after it: a checkpoint on Google
+    Drive is then complete in Drive's file system before its name appears, and a crash
+    of the machine right after the save cannot leave an empty file under the name.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)
+        if check is not None:
+            check(Path(tmp))
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; give it a new file's usual mode
+        if sync:
+            _fsync(tmp)
         os.replace(tmp, path)
+        if sync:
+            _fsync(path.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _fsync(path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems cannot sync a folder: the file itself was synced
+        pass
+    finally:
+        os.close(fd)
 
 
 def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:

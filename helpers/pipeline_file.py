@@ -115,7 +115,7 @@ def arch_of(arch: dict) -> dict:
 
 @dataclass
 class TrainedFile:
-    """What both kinds of file hold besides the networks."""
+    """What every kind of file (mask model, inpainter, pipeline) holds besides the networks."""
     epoch: int | None = None
     metrics: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
@@ -209,6 +209,6 @@ def load_pipeline(path) -> PipelineFile:
                         inpainter=NetworkSpec.from_dict(d["inpainter"]) if d.get("inpainter") else None)
 
 
-def write(f: MaskFile | InpainterFile | PipelineFile, path) -> Path:
-    """Save a mask model or pipeline file atomically."""
-    return save(f.to_dict(), path)
+def write(f: MaskFile | InpainterFile | PipelineFile, path, check=None) -> Path:
+    """Save a mask model, inpainter or pipeline file atomically (`check(tmp)` may refuse it first)."""
+    return save(f.to_dict(), path, check)

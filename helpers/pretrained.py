@@ -54,12 +54,12 @@ def export(run, out=DEFAULT_MODEL, weights: str = "float16", inpainter=None, **i
                                                  state_dict=quantize(pipeline.inpainter.state_dict, weights))
     pipeline.notes = {**pipeline.notes, **notes}
     out = Path(out)
-    write(pipeline, out)
-    if out.stat().st_size > MAX_BYTES:
-        size = out.stat().st_size
-        out.unlink()
-        raise ValueError(f"{out}: {size / 1e6:.1f} MB is over the {MAX_BYTES / 1e6:.0f} MB budget for a shipped model")
-    return out
+
+    def within_budget(tmp: Path) -> None:  # checked before the file replaces anything at `out`
+        if tmp.stat().st_size > MAX_BYTES:
+            raise ValueError(f"{out}: {tmp.stat().st_size / 1e6:.1f} MB is over the {MAX_BYTES / 1e6:.0f} MB "
+                             "budget for a shipped model (nothing written)")
+    return write(pipeline, out, check=within_budget)
 
 
 def main(argv=None) -> int:

@@ -27,6 +27,11 @@ def test_export_refuses_a_model_over_the_budget(tiny_runs, tmp_path, monkeypatch
     with pytest.raises(ValueError, match="over the 0 MB budget"):
         pretrained.export(tiny_runs / "gan", tmp_path / "big.pt")
     assert not (tmp_path / "big.pt").exists()
+    (tmp_path / "kept.pt").write_bytes(b"an earlier model")  # a refused export leaves it as it was
+    with pytest.raises(ValueError, match="over the 0 MB budget"):
+        pretrained.export(tiny_runs / "gan", tmp_path / "kept.pt")
+    assert (tmp_path / "kept.pt").read_bytes() == b"an earlier model"
+    assert [p.name for p in tmp_path.iterdir()] == ["kept.pt"]  # no temporary file left
 
 
 def test_shipped_model_fits_the_budget_and_restores_offline(small_dataset):
