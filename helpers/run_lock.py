@@ -113,8 +113,10 @@ class RunLock:
 
     def _beat(self) -> None:
         while not self._stop.wait(self.heartbeat_s):
-            if (self._read() or {}).get("token") != self.token:
+            info = self._read()
+            if info and info.get("token") != self.token:
                 return  # taken over (we were judged stale): leave it to the new owner
+            # gone or unreadable (a Drive hiccup, a half-synced copy): still ours, so rewrite it
             try:
                 self._write()
             except OSError:

@@ -292,6 +292,28 @@ def test_heartbeat_keeps_the_lock_fresh(tmp_path):
     lock.release()
 
 
+def test_heartbeat_survives_an_unreadable_lock_file_but_yields_to_a_new_owner(tmp_path):
+    lock = RunLock(tmp_path, heartbeat_s=0.05).acquire()
+    (tmp_path / "run.lock").write_text("{half a file")  # a Drive hiccup: not another owner
+    time.sleep(0.3)
+    assert json.loads((tmp_path / "run.lock").read_text())["token"] == lock.token
+    other = {"pid": 1, "host": "elsewhere", "token": "theirs", "started": 0, "heartbeat": time.time()}
+    (tmp_path / "run.lock").write_text(json.dumps(other))  # judged stale and taken over elsewhere
+    time.sleep(0.3)
+    assert json.loads((tmp_path / "run.lock").read_text())["token"] == "theirs"
+    lock.release()
+    assert (tmp_path / "run.lock").exists()  # the new owner's lock is not removed
+
+
+def test_checkpoints_are_synced_to_storage_before_their_name_appears(tmp_path, monkeypatch):
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(os.readlink(f"/proc/self/fd/{fd}")), real(fd)))
+    checkpoints.save({"x": torch.zeros(2)}, tmp_path / "epoch_0001.pt")
+    assert len(synced) == 2 and synced[0].endswith(".tmp") and synced[1] == str(tmp_path)
+    assert torch.load(tmp_path / "epoch_0001.pt", weights_only=True)["x"].shape == (2,)
+
+
 def test_atomic_write_leaves_nothing_when_the_writer_fails(tmp_path):
     with pytest.raises(RuntimeError):
         atomic_write(tmp_path / "x.bin", lambda tmp: (open(tmp, "wb").write(b"half"), (_ for _ in ()).throw(RuntimeError())))
