@@ -3,7 +3,8 @@
     python -m helpers.score --pred DIR --gt DIR --input DIR [--csv per_image.csv] [--json summary.json]
 
 Files are matched by name: every PNG in --input (.png or .PNG) must have a truth in
---gt and a prediction in --pred of the same name and size. A missing, unreadable or
+--gt and a prediction in --pred of the same name and size (for an input X.PNG, X.png
+counts too: that is what helpers.predict writes). A missing, unreadable or
 mis-sized prediction, an input with no lost region, or an image whose score is
 undefined (a constant prediction) is reported by name and nothing is scored (exit
 code 2), since a score over fewer images than asked would mislead. Predictions in L,
@@ -35,6 +36,16 @@ class ScoreError(ValueError):
         super().__init__(f"{len(problems)} problem(s):\n" + "\n".join(problems))
 
 
+def same_image(folder: Path, name: str) -> Path:
+    """folder/name, or the same stem with the other case of .png when only that exists."""
+    path = folder / name
+    if not path.exists():
+        for other in (path.with_suffix(".png"), path.with_suffix(".PNG")):
+            if other.exists():
+                return other
+    return path
+
+
 def score_folders(pred_dir, gt_dir, input_dir, progress: bool = True) -> tuple[pd.DataFrame, dict]:
     """(per-image table with S, M, C, score; summary with the means, score and n)."""
     pred_dir, gt_dir, input_dir = Path(pred_dir), Path(gt_dir), Path(input_dir)
@@ -48,10 +59,10 @@ def score_folders(pred_dir, gt_dir, input_dir, progress: bool = True) -> tuple[p
     hue_hist = np.zeros(181, np.int64)
     for name in tqdm(names, desc="scoring", disable=not progress):
         try:
-            gt = read_rgb(gt_dir / name)
+            gt = read_rgb(same_image(gt_dir, name))
             size = (gt.shape[1], gt.shape[0])
             inp = read_gray(input_dir / name, size)
-            pred = read_rgb(pred_dir / name, size, allow_convert=True)
+            pred = read_rgb(same_image(pred_dir, name), size, allow_convert=True)
             scores.append(score_image(gt, pred, lost_region_mask(inp, gt)))
             errors = hue_errors(gt, pred)
             hue_hist += np.bincount(errors, minlength=181)

@@ -121,8 +121,7 @@ def test_json_is_strict_and_upper_case_png_inputs_count(small_dataset, tmp_path,
     gt, pred = tmp_path / "gt", tmp_path / "pred2"
     shutil.copytree(small_dataset / "test_gt", gt)
     shutil.copytree(predictions, pred)
-    for d in (gt, pred):
-        (d / "TEST_001.png").rename(d / "TEST_001.PNG")
+    (gt / "TEST_001.png").rename(gt / "TEST_001.PNG")  # the prediction keeps .png, as predict writes it
     res = run_score("--pred", pred, "--gt", gt, "--input", inp, "--json", tmp_path / "s.json")
     assert res.returncode == 0, res.stderr
     assert "8 images" in res.stdout
