@@ -33,6 +33,18 @@ def _too_large(what: str) -> str:
             "refused before decoding; scale it down first")
 
 
+def header_pixels(path: str | os.PathLike) -> int:
+    """Width x height from the file's header, without decoding (0 when it cannot be read:
+    open_image then reports why)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                return im.size[0] * im.size[1]
+    except Exception:  # noqa: BLE001 (any unreadable file: its read reports it by name)
+        return 0
+
+
 def open_image(path: str | os.PathLike) -> Image.Image:
     """Open and fully decode an image; a missing, empty or corrupt file raises ImageFileError."""
     path = Path(path)

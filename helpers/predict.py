@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from .checkpoints import storage_root
 from .files import FolderError, check_separate, ensure_writable, remove_stale_temps
-from .images import ImageFileError, open_image, save_png, to_gray8
+from .images import ImageFileError, header_pixels, open_image, save_png, to_gray8
 from .pretrained import DEFAULT_MODEL
 from .restore import Restorer, release_memory
 
@@ -114,17 +114,23 @@ def _read_or_problem(path: Path, convert: bool):
 
 def _reads(pool: ThreadPoolExecutor | None, paths: list[Path], convert: bool, depth: int):
     """(gray, problem) for each path in order, read ahead in the pool: at most `depth` images
-    and READ_AHEAD_BYTES of them (judged by the last image read) wait at a time."""
+    and READ_AHEAD_BYTES of decoded gray pixels (each file's size read from its header before
+    it is queued) wait at a time, besides the one read first."""
     if pool is None:
         yield from (_read_or_problem(p, convert) for p in paths)
         return
-    pending, todo, last = deque(), deque(paths), 1
+    pending, todo, queued, head = deque(), deque(paths), 0, None
     while todo or pending:
-        while todo and len(pending) < max(1, min(depth, READ_AHEAD_BYTES // last)):
-            pending.append(pool.submit(_read_or_problem, todo.popleft(), convert))
-        gray, problem = pending.popleft().result()
-        last = gray.nbytes if gray is not None else last
-        yield gray, problem
+        while todo and len(pending) < depth:
+            if head is None:
+                head = header_pixels(todo[0])  # its gray uint8 size: one byte a pixel
+            if pending and queued + head > READ_AHEAD_BYTES:
+                break
+            pending.append((pool.submit(_read_or_problem, todo.popleft(), convert), head))
+            queued, head = queued + head, None
+        future, size = pending.popleft()
+        queued -= size
+        yield future.result()
 
 
 class _Writer:

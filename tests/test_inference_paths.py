@@ -107,6 +107,39 @@ def test_only_small_images_share_a_network_call(tmp_path):
     assert fake.calls == [(2, 64, 64), (1, side, side), (1, side, side), (1, 64, 64)]
 
 
+def test_read_ahead_is_bounded_by_the_pixels_in_the_headers(tmp_path, monkeypatch):
+    """Large photos read ahead one or two at a time, whatever the first image was: each file's
+    size comes from its header before it is queued (a folder of 120 MP scans would otherwise
+    hold 2 x batch_size of them decoded at once)."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from helpers import predict
+    from helpers.images import save_png
+    src = tmp_path / "in"
+    for i in range(8):
+        save_png(np.full((200, 200), 10 * i, np.uint8), src / f"img_{i}.png")
+    monkeypatch.setattr(predict, "READ_AHEAD_BYTES", 100_000)  # room for two 40,000-pixel images
+    read, used, most, lock = [], [], [0], threading.Lock()
+    real = predict._read_or_problem
+
+    def reading(path, convert):
+        out = real(path, convert)
+        with lock:
+            read.append(path.name)
+            most[0] = max(most[0], len(read) - len(used))
+        return out
+    monkeypatch.setattr(predict, "_read_or_problem", reading)
+    with ThreadPoolExecutor(2) as pool:
+        for path, (gray, problem) in zip(sorted(src.iterdir()), predict._reads(pool, sorted(src.iterdir()), False, 8)):
+            assert problem is None and gray[0, 0] == 10 * int(path.stem[-1])
+            time.sleep(0.05)  # the networks' time: the pool could read far ahead meanwhile
+            with lock:
+                used.append(path.name)
+    assert len(used) == 8 and most[0] <= 3  # the image in use and at most two waiting (depth 8 allows 8)
+
+
 def test_one_image_failing_in_a_batch_fails_alone(tmp_path):
     """Out of memory (or any error) on one image: it is reported by name, the others are restored."""
     from helpers.images import save_png
