@@ -27,7 +27,8 @@ data: $(STAMP)
 RUN_DIR := runs/$(shell date +%Y%m%d-%H%M%S)
 
 # Each notebook runs with its CPU-sized parameters from notebooks/params/cpu/ (if any);
-# notebook 04 also gets the project's recipe (its defaults are the seed's recipe).
+# notebook 05 also gets the project's recipe as measured on the CPU (its defaults are the
+# best recipe for a GPU on the full data).
 # Checkpoints persist in drive_checkpoints/: a second `make run` resumes or reuses them.
 # (Notebook 07, a sweep of notebook 05, is `make sweep`.)
 run: data

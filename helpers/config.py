@@ -45,7 +45,7 @@ class DataLocation:
 
 @dataclass(frozen=True)
 class RunsLocation:
-    """Where training runs live (notebooks 03-06)."""
+    """Where training runs live (notebooks 03-07)."""
     checkpoint_root: str = setting("", resume=FREE, help="empty: drive_checkpoints/ (Google Drive in Colab)")
 
 

@@ -1,8 +1,9 @@
 """Training the generator (notebook 05): an smp U-Net against a PatchGAN, pix2pix style.
 
-The seed's recipe is the default (helpers.config.GanConfig): gray in, RGB out,
-adversarial BCE + 100 x L1, Adam 1e-4 (G) / 2e-4 (D), betas (0.5, 0.999). Other
-recipes are settings (helpers.recipes names them):
+The defaults (helpers.config.GanConfig) are the project's best recipe for a GPU; the
+seed's recipe (gray in, RGB out, adversarial BCE + 100 x L1, Adam 1e-4 (G) / 2e-4 (D),
+betas (0.5, 0.999)) is notebooks/params/seed_recipe.yaml. Recipes are settings
+(helpers.recipes names them):
     output="ycbcr"      keep the known luminance (helpers.colour)
     mask_input=True     the lost region as a second input channel
     adv_start_epoch=k   L1 only before epoch k, then the GAN (adv_weight=0: never)

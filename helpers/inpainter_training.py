@@ -138,6 +138,6 @@ class InpainterStage(OneNetworkStage):
 
 
 def train(config: InpainterConfig | dict, data_root=None, checkpoint_root=None, progress: bool = True):
-    """Train (or resume) a inpainter run (helpers.launch: in this process, or several with `processes`)."""
+    """Train (or resume) an inpainter run (helpers.launch: in this process, or several with `processes`)."""
     from .launch import train as launch_train
     return launch_train("inpainter", config, data_root, checkpoint_root, progress)
