@@ -54,4 +54,16 @@ def test_the_example_sweep_runs_resumes_and_ranks(tiny_runs, split_dataset, tmp_
     before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out").glob("chroma*.ipynb")}
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT, timeout=900)
     assert res.stdout.count("finished earlier, skipped") == 2
+    assert "== mask_run-no-such-run: " in res.stdout and res.returncode == 1  # retried, fails again
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out").glob("chroma*.ipynb")} == before
+    # a point cut off after its first epoch (a disconnect) runs again and its notebook resumes
+    name = sorted(before)[0].removesuffix(".ipynb")
+    run_dir = ck / f"{spec['name']}--{name}"
+    (run_dir / "epoch_0002.pt").unlink()
+    history = pd.read_csv(run_dir / "history.csv")
+    history.iloc[:1].to_csv(run_dir / "history.csv", index=False)
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT, timeout=900)
+    assert res.stdout.count("finished earlier, skipped") == 1 and f"== {name}: " in res.stdout
+    executed = (tmp_path / "out" / f"{name}.ipynb").read_text()
+    assert f"resuming {run_dir.name} after epoch 1 from epoch_0001.pt" in executed
+    assert len(pd.read_csv(run_dir / "history.csv")) == 2
