@@ -11,10 +11,14 @@ Measured here (on a GPU too, when there is one):
     FLOPs      floating-point operations of one training image of each stage (mask model,
                inpainter, GAN), counted by torch.utils.flop_counter
 The series time for DACON's data (23,683 training and 5,920 validation images after
-the split) on a T4 and an A100 is then estimated as FLOPs / a sustained throughput per
-card (SUSTAINED below: a conservative share of the card's dense fp16/bf16 tensor peak),
-plus the loader's time where it is the bottleneck; the table says "estimated". A number
-measured on a GPU replaces the estimate for that card.
+the split) is then estimated for each platform (PLATFORMS: Colab's T4 and A100, Kaggle's
+2x T4) as the larger of two times: FLOPs / a sustained throughput per card (SUSTAINED: a
+conservative share of the card's dense fp16/bf16 tensor peak) and images / the data
+loader's rate, taken as this machine's rate per loader worker times the workers the
+training would start on that platform's CPU cores (helpers.devices.loader_workers; this
+assumes their cores are about as fast as these). The table says "estimated". On a GPU the
+script also gives the series time for that GPU from its own measured GAN step (the mask
+model's and inpainter's scaled by their FLOPs), marked "measured".
 """
 from __future__ import annotations
 
@@ -45,6 +49,15 @@ TRAIN_IMAGES, VAL_IMAGES = 23_683, 5_920  # DACON's 29,603 training pairs after 
 # third of the tensor-core peak (T4: 65 TFLOP/s fp16; A100: 312 TFLOP/s bf16), a common
 # figure for convolutional networks of this size that keep the card busy.
 SUSTAINED = {"T4": 20e12, "A100": 100e12}
+# platform: (card, GPUs, CPU cores of the runtime) as Colab and Kaggle give them today
+PLATFORMS = {"Colab T4": ("T4", 1, 2), "Kaggle 2x T4": ("T4", 2, 4), "Colab A100": ("A100", 1, 12)}
+
+
+def platform_workers(gpus: int, cores: int) -> int:
+    """Loader workers in all on a platform: one loader per training process, each with
+    loader_workers(-1)'s count for its share of the cores (0 workers still loads, in the
+    main process, at about one worker's rate)."""
+    return gpus * max(1, min(8, cores // gpus - 1))
 
 
 def loader_rate(size: int, batches: int) -> float:
@@ -120,20 +133,39 @@ def flops_per_image(size: int) -> dict:
     return out
 
 
-def series_estimate(flops: dict, loader_img_s: float) -> pd.DataFrame:
-    """Hours of the default series on the full data per card (estimated from FLOPs)."""
+def series_work(flops: dict) -> dict:
+    """Per stage of the default series on the full data: (training FLOPs, images loaded)."""
     mask, inp, gan = MaskConfig(), InpainterConfig(), GanConfig()
-    work = {  # (FLOPs, images the loader must deliver)
+    return {
         "03 mask model": (flops["mask"] * TRAIN_IMAGES * mask.epochs, TRAIN_IMAGES * mask.epochs),
         "04 inpainter": (flops["inpainter"] * inp.samples_per_epoch * inp.epochs, inp.samples_per_epoch * inp.epochs),
         "05 GAN": (flops["gan"] * TRAIN_IMAGES * gan.epochs, TRAIN_IMAGES * gan.epochs),
     }
+
+
+def _row(platform: str, stage: str, compute_h: float, loader_h: float, how: str) -> dict:
+    return {"platform": platform, "stage": stage, "hours": round(max(compute_h, loader_h), 2),
+            "bound": "compute" if compute_h >= loader_h else "data loader", "how": how}
+
+
+def series_estimate(flops: dict, loader_img_s_per_worker: float) -> pd.DataFrame:
+    """Hours of the default series on the full data per platform (estimated from FLOPs and
+    the loader's measured rate per worker)."""
     rows = []
-    for card, rate in SUSTAINED.items():
-        for stage, (f, images) in work.items():
-            compute_h, loader_h = f / rate / 3600, images / loader_img_s / 3600
-            rows.append({"card": card, "stage": stage, "hours": round(max(compute_h, loader_h), 2),
-                         "bound": "compute" if compute_h >= loader_h else "data loader", "how": "estimated"})
+    for platform, (card, gpus, cores) in PLATFORMS.items():
+        loader = loader_img_s_per_worker * platform_workers(gpus, cores)
+        for stage, (f, images) in series_work(flops).items():
+            rows.append(_row(platform, stage, f / (SUSTAINED[card] * gpus) / 3600, images / loader / 3600,
+                             "estimated"))
+    return pd.DataFrame(rows)
+
+
+def series_measured(flops: dict, gan_img_s: float, loader_img_s: float, name: str) -> pd.DataFrame:
+    """Hours of the default series on this GPU from its measured GAN step rate (the other
+    stages at the same FLOP rate) and this machine's loader."""
+    flop_rate = gan_img_s * flops["gan"]
+    rows = [_row(name, stage, f / flop_rate / 3600, images / loader_img_s / 3600, "measured")
+            for stage, (f, images) in series_work(flops).items()]
     return pd.DataFrame(rows)
 
 
@@ -160,10 +192,13 @@ def main(argv=None) -> int:
     table = pd.DataFrame(rows)
     flops = flops_per_image(256)
     loader_256 = table.img_per_s[0]
-    estimate = series_estimate(flops, loader_256)
-    total = estimate.groupby("card").hours.sum().round(1).to_dict()
+    estimate = series_estimate(flops, loader_256 / max(1, loader_workers(-1)))
+    if dev.type == "cuda":  # this GPU's own numbers: the autocast GAN step at 256 px
+        estimate = pd.concat([estimate, series_measured(flops, table.img_per_s[2], loader_256,
+                                                        torch.cuda.get_device_name(dev))], ignore_index=True)
+    total = estimate.groupby("platform", sort=False).hours.sum().round(1).to_dict()
     record = {"device": str(dev), "throughput": rows, "flops_per_training_image_256px": flops,
-              "sustained_flops_assumed": SUSTAINED, "series_estimate": estimate.to_dict("records"),
+              "sustained_flops_assumed": SUSTAINED, "platforms": PLATFORMS, "series_estimate": estimate.to_dict("records"),
               "series_hours": total, "defaults": {k: as_dict(c()) for k, c in
                                                   (("mask", MaskConfig), ("inpainter", InpainterConfig),
                                                    ("gan", GanConfig))}}

@@ -33,7 +33,8 @@ def test_bench_scores_and_times_every_contender(split_dataset, tmp_path, monkeyp
         # ONNX Runtime vs eager PyTorch, compared where that is stable on any CPU (the bounds
         # are explained in test_inference_paths.RAW_TOLERANCE): raw network outputs on the
         # same inputs, and final images restored with the same mask. How often the two
-        # backends' masks disagree depends on the CPU's kernels; it is only reported.
+        # backends' masks disagree depends on the CPU's kernels: only a loose bound (90 % of
+        # pixels; a mask is thresholded from the same logits, so it agrees on nearly all).
         assert r["mask_logit_rel_diff"] <= RAW_TOLERANCE and r["generator_raw_rel_diff"] <= RAW_TOLERANCE, name
         assert r["same_mask_mean_diff"] <= 0.1 and r["same_mask_p999_diff"] <= 1, name
         assert 0.9 <= r["mask_agreement"] <= 1, name
@@ -48,13 +49,19 @@ def test_training_throughput_bench_measures_and_estimates():
     the FLOPs of each stage, and the series estimate built from them."""
     import torch
 
+    from helpers.config import GanConfig
     from scripts import bench_train
     cpu = torch.device("cpu")
     for amp in ("off", "bf16"):
         assert bench_train.gan_step_rate(64, amp, steps=1, batch=1, dev=cpu) > 0
     flops = bench_train.flops_per_image(64)
     assert set(flops) == {"gan", "mask", "inpainter"} and all(v > 1e8 for v in flops.values())
-    estimate = bench_train.series_estimate(flops, loader_img_s=100.0)
-    assert set(estimate.card) == {"T4", "A100"} and (estimate.how == "estimated").all()
-    t4, a100 = (estimate[estimate.card == c].hours.sum() for c in ("T4", "A100"))
-    assert t4 >= a100 > 0
+    estimate = bench_train.series_estimate(flops, loader_img_s_per_worker=100.0)
+    assert set(estimate.platform) == {"Colab T4", "Kaggle 2x T4", "Colab A100"} and (estimate.how == "estimated").all()
+    hours = {p: estimate[estimate.platform == p].hours.sum() for p in set(estimate.platform)}
+    assert hours["Colab T4"] >= hours["Kaggle 2x T4"] > 0 and hours["Colab T4"] >= hours["Colab A100"] > 0
+    assert bench_train.platform_workers(1, 2) == 1 and bench_train.platform_workers(2, 4) == 2
+    assert bench_train.platform_workers(1, 12) == 8
+    measured = bench_train.series_measured(flops, gan_img_s=10.0, loader_img_s=1e9, name="a GPU")
+    gan = measured[measured.stage == "05 GAN"].iloc[0]  # compute-bound: images / the measured rate
+    assert gan.how == "measured" and abs(gan.hours - bench_train.TRAIN_IMAGES * GanConfig().epochs / 10.0 / 3600) < 0.01
