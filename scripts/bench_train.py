@@ -1,6 +1,6 @@
 """`make bench-train`: training throughput, and the full-data series time it implies on Colab's GPUs.
 
-    python scripts/bench_train.py [--out runs/bench-train-<time>] [--steps 3]
+    python scripts/bench_train.py [--out runs/bench-train-<time>] [--steps 5] [--loader-batches 30]
 
 Measured here (on a GPU too, when there is one):
     loader     images/s the GAN's data loader delivers (read, resize, Telea prefill) at 256
@@ -71,7 +71,7 @@ def loader_rate(size: int, batches: int) -> float:
     it = iter(loader)
     next(it)  # workers start
     t0, n = time.perf_counter(), 0
-    for _ in range(batches):
+    for _ in range(min(batches, len(loader) - 1)):  # within one epoch (the sample split has 39 batches)
         n += len(next(it)["input"])
     return n / (time.perf_counter() - t0)
 
@@ -172,9 +172,9 @@ def series_measured(flops: dict, gan_img_s: float, loader_img_s: float, name: st
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python scripts/bench_train.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=None)
-    ap.add_argument("--steps", type=int, default=3, help="timed GAN steps per setting")
+    ap.add_argument("--steps", type=int, default=5, help="timed GAN steps per setting")
     ap.add_argument("--batch", type=int, default=4, help="GAN batch size")
-    ap.add_argument("--loader-batches", type=int, default=10)
+    ap.add_argument("--loader-batches", type=int, default=30, help="timed loader batches of 8 (one epoch at most)")
     args = ap.parse_args(argv)
     out = Path(args.out or REPO_ROOT / "runs" / time.strftime("bench-train-%Y%m%d-%H%M%S"))
     dev = device()
