@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -37,6 +38,7 @@ from . import EXTRA_PHOTOS_DIR, PHOTOS_DIR, SAMPLE_DIR
 from .damage import apply_damage, sample_damage
 from .files import pid_alive
 from .images import open_image, save_png, to_gray
+from .splits import SPLIT_FILES
 
 SIZE = 512
 PHOTO_EXTS = {".jpg", ".jpeg", ".png"}
@@ -140,15 +142,41 @@ def _is_our_build(folder: Path) -> bool:
                                         or {"config", "test_sources"} <= set(stamp))
 
 
+IMAGE_FOLDERS = tuple(f"{split}_{kind}" for split in ("train", "test") for kind in ("input", "gt", "mask"))
+# what a build (and notebook 02's split of it) holds: replacing a build deletes only these
+OWN_FILES = {"train.csv", "test.csv", "meta.csv", "build.json", *SPLIT_FILES}
+OWN_IMAGE = re.compile(r"^(TRAIN|TEST)_\d+\.png$")
+
+
+def _foreign_entries(out: Path) -> list[str]:
+    """What a build folder holds that neither this builder nor notebook 02 wrote."""
+    foreign = []
+    for p in sorted(out.iterdir()):
+        if p.name in IMAGE_FOLDERS and p.is_dir() and not p.is_symlink():
+            foreign += [f"{p.name}/{q.name}" for q in sorted(p.iterdir()) if not OWN_IMAGE.match(q.name)]
+        elif not (p.name in OWN_FILES and p.is_file() and not p.is_symlink()):
+            foreign.append(p.name)
+    return foreign
+
+
 def _check_target(out: Path) -> None:
-    """Refuse to build over anything but nothing, an empty folder, or an earlier build of ours."""
+    """Refuse to build over anything but nothing, an empty folder, or an earlier build of ours
+    that holds nothing else."""
     if not out.exists() and not out.is_symlink():
         return
     if out.is_symlink() or not out.is_dir():
         raise BuildError(f"{out}: exists and is not a folder; choose another --out")
-    if any(out.iterdir()) and not _is_our_build(out):
+    if not any(out.iterdir()):
+        return
+    if not _is_our_build(out):
         raise BuildError(f"{out}: is a folder this builder did not make (no build.json of a sample "
                          "dataset in it), so it is left untouched; choose a new or empty --out folder")
+    foreign = _foreign_entries(out)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise BuildError(f"{out}: an earlier build that also holds files it did not write ({shown}); "
+                         "replacing it would delete them, so it is left untouched: move them out first, "
+                         "or choose another --out")
 
 
 def _remove_stale_builds(parent: Path, name: str) -> None:

@@ -45,6 +45,14 @@ def test_sample_data_replaces_only_its_own_build_and_refuses_bad_counts(tmp_path
     sample_data.build(out, n_train=3, n_test=1, seed=1, progress=False)  # an earlier build of ours: replaced
     assert len((out / "train.csv").read_text().splitlines()) == 4
     assert json.loads((out / "build.json").read_text())["builder"] == "helpers.sample_data"
+    (out / "train_split.csv").write_text("input_image_path,gt_image_path\n")  # notebook 02's: ours too
+    sample_data.build(out, n_train=2, n_test=1, seed=1, progress=False)
+    for foreign in (out / "my_notes.txt", out / "train_input" / "favourite.jpg"):  # a user's file inside
+        foreign.write_text("mine")
+        with pytest.raises(sample_data.BuildError, match=f"files it did not write .*{foreign.name}"):
+            sample_data.build(out, n_train=3, n_test=1, seed=1, progress=False)
+        assert foreign.read_text() == "mine" and len((out / "train.csv").read_text().splitlines()) == 3
+        foreign.unlink()
     empty = tmp_path / "empty"
     empty.mkdir()
     sample_data.build(empty, n_train=2, n_test=1, progress=False)  # an empty folder is fine
