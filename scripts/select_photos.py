@@ -295,6 +295,14 @@ def load_photo(root: Path, path: str) -> Image.Image:
     return Image.open(root / path)
 
 
+def credited(folder: Path) -> list[Path]:
+    """The photos a folder's CREDITS.md lists (the files this script wrote there)."""
+    credits = folder / "CREDITS.md"
+    if not credits.is_file():
+        return []
+    return [folder / m.group(1) for m in re.finditer(r"^\| `([^`/]+\.jpg)` \|", credits.read_text(), re.M)]
+
+
 def build_extra(cache: Path, out: Path) -> None:
     """Rebuild data/photos_extra/ and its CREDITS.md from EXTRA."""
     taken = {(s, p) for s, p, _ in PHOTOS}
@@ -302,8 +310,8 @@ def build_extra(cache: Path, out: Path) -> None:
         assert not is_reserved(source), f"{source} is reserved for the independent evaluation"
         assert (source, path) not in taken, f"{path} is already in data/photos"
     out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.jpg"):
-        old.unlink()
+    for old in credited(out):  # only the photos an earlier run of this script wrote (and credited)
+        old.unlink(missing_ok=True)
     rows = []
     for source, path, licence in EXTRA:
         im = ImageOps.exif_transpose(load_photo(fetch(source, cache), path)).convert("RGB")
