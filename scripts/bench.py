@@ -10,7 +10,8 @@ hue error on the truths' coloured pixels):
     gray oracle                the exact grayscale of the truth (perfect inpainting, no colour)
     seed recipe                notebook 05's seed recipe (gray in, RGB out, BCE + 100 x L1)
     project recipe             notebooks/params/project_recipe.yaml (regressed chroma, Telea fill)
-    project recipe + chroma bins            the same with chroma classified over bins
+    project recipe + learned inpainter      that run with the inpainter's fill in the region
+    project recipe + chroma bins            the same recipe with chroma classified over bins
     project recipe + chroma bins + learned inpainter   that run with the inpainter's fill
     shipped model v1, v2       models/restorer_v*.pt, as `python -m helpers.predict` uses them
 The GAN recipes train for the same budget (epochs, image size, batch) on the same mask
@@ -243,16 +244,18 @@ def main(argv=None) -> int:
     budget = dict(epochs=args.epochs, image_size=args.size, batch_size=8, num_workers=1, val_limit=0,
                   checkpoint_every=args.epochs)
     project = recipes.recipe("project")
-    trained = {"seed recipe": ("seed", recipes.recipe("seed")), "project recipe": ("project", project),
-               "project recipe + chroma bins + learned inpainter":
-                   ("bins", {**project, "chroma": "bins", "inpainter_run": "inpainter"})}
+    # Each prefill run is scored twice: with Telea's fill in the region, and with the learned
+    # inpainter's (a pipeline option; the generator trains on Telea prefills either way).
+    trained = {"seed recipe": ("seed", recipes.recipe("seed")),
+               "project recipe": ("project", {**project, "inpainter_run": "inpainter"}),
+               "project recipe + chroma bins": ("bins", {**project, "chroma": "bins", "inpainter_run": "inpainter"})}
     pipelines = {}  # contender -> (pipeline file, training seconds, with its learned inpainter)
     for name, (run, recipe) in trained.items():
         print(f"== {name}: {args.epochs} epochs at {args.size} px")
         run_dir, train_s = train_recipe(run, recipe, budget, data, ck)
-        if "inpainter_run" in recipe:  # the same run without its inpainter: what the chroma bins alone give
-            pipelines["project recipe + chroma bins"] = (run_dir, train_s, False)
-        pipelines[name] = (run_dir, train_s, True)
+        pipelines[name] = (run_dir, train_s, False)
+        if recipe.get("prefill"):
+            pipelines[f"{name} + learned inpainter"] = (run_dir, train_s, True)
     for version, path in SHIPPED.items():
         if path.exists():
             pipelines[f"shipped model {version}"] = (path, None, True)

@@ -7,7 +7,7 @@ from helpers.pretrained import SHIPPED
 from test_inference_paths import RAW_TOLERANCE
 
 BASELINES = ["input unchanged", "gray + Telea", "gray + learned inpainter", "gray oracle"]
-TRAINED = ["seed recipe", "project recipe", "project recipe + chroma bins",
+TRAINED = ["seed recipe", "project recipe", "project recipe + learned inpainter", "project recipe + chroma bins",
            "project recipe + chroma bins + learned inpainter"]
 
 

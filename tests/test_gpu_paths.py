@@ -108,6 +108,8 @@ def test_ddp_with_two_processes_writes_one_run_and_resumes(tiny_runs, split_data
     assert list(pd.read_csv(folder / "history.csv").epoch) == [1, 2]  # written once, not once per rank
     assert json.loads((folder / "config.json").read_text())["runtime"]["processes"] == 2
     assert load_pipeline(folder).epoch in (1, 2) and not (folder / "run.lock").exists()
+    # TensorBoard names each writer's file by host and pid: one file, so one writing process
+    assert len(list((folder / "tb").rglob("events.out.tfevents.*"))) == 1
     cmd[cmd.index("--config") + 1] = json.dumps({**cfg, "epochs": 3})
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
