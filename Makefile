@@ -51,7 +51,7 @@ run: data
 	@echo "== submission: $(RUN_DIR)/submission/submission.zip"
 
 # Every contender trained for the same budget and scored on the sample test split, with
-# whole-pipeline speed; one table (runs/bench-<time>/bench.md and .json). About 31 min on 2 cores.
+# whole-pipeline speed; one table (runs/bench-<time>/bench.md and .json). About 66 min on 2 cores.
 bench: data
 	$(PY) scripts/bench.py
 
