@@ -72,19 +72,25 @@ def atomic_write(path: str | os.PathLike, write, check=None, sync: bool = False)
             _fsync(tmp)
         os.replace(tmp, path)
         if sync:
-            _fsync(path.parent)
+            _fsync(path.parent, folder=True)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
 
 
-def _fsync(path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def _fsync(path, folder: bool = False) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        if folder:  # a folder cannot be opened everywhere (Windows): the file itself was synced
+            return
+        raise
     try:
         os.fsync(fd)
-    except OSError:  # some file systems cannot sync a folder: the file itself was synced
-        pass
+    except OSError:  # some file systems cannot sync a folder
+        if not folder:
+            raise
     finally:
         os.close(fd)
 

@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from . import EXTRA_PHOTOS_DIR, PHOTOS_DIR, SAMPLE_DIR
 from .damage import apply_damage, sample_damage
-from .files import pid_alive
+from .files import TEMP_NAME, pid_alive
 from .images import open_image, save_png, to_gray
 from .splits import SPLIT_FILES
 
@@ -154,8 +154,8 @@ def _foreign_entries(out: Path) -> list[str]:
     for p in sorted(out.iterdir()):
         if p.name in IMAGE_FOLDERS and p.is_dir() and not p.is_symlink():
             foreign += [f"{p.name}/{q.name}" for q in sorted(p.iterdir()) if not OWN_IMAGE.match(q.name)]
-        elif not (p.name in OWN_FILES and p.is_file() and not p.is_symlink()):
-            foreign.append(p.name)
+        elif not ((p.name in OWN_FILES or TEMP_NAME.match(p.name)) and p.is_file() and not p.is_symlink()):
+            foreign.append(p.name)  # (a killed split writer's temporary file is ours too)
     return foreign
 
 
