@@ -1,6 +1,7 @@
 """Build a DACON-format dataset from the embedded colour photos (data/photos).
 
     python -m helpers.sample_data [--out data/sample] [--train 400] [--test 40] [--seed 0]
+    python -m helpers.sample_data --remove [--out data/sample]   (what `make clean` runs)
 
 Each image is a random square crop of one photo (random scale and position,
 random horizontal flip) resized to 512x512; its truth is that crop in RGB, its
@@ -159,6 +160,10 @@ def _foreign_entries(out: Path) -> list[str]:
     return foreign
 
 
+def _listing(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
 def _check_target(out: Path) -> None:
     """Refuse to build over anything but nothing, an empty folder, or an earlier build of ours
     that holds nothing else."""
@@ -173,8 +178,7 @@ def _check_target(out: Path) -> None:
                          "dataset in it), so it is left untouched; choose a new or empty --out folder")
     foreign = _foreign_entries(out)
     if foreign:
-        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-        raise BuildError(f"{out}: an earlier build that also holds files it did not write ({shown}); "
+        raise BuildError(f"{out}: an earlier build that also holds files it did not write ({_listing(foreign)}); "
                          "replacing it would delete them, so it is left untouched: move them out first, "
                          "or choose another --out")
 
@@ -189,6 +193,24 @@ def _remove_stale_builds(parent: Path, name: str) -> None:
             continue  # not one of ours, or not readable: leave it
         if not pid_alive(pid):
             shutil.rmtree(p, ignore_errors=True)
+
+
+def remove_build(out: str | os.PathLike = SAMPLE_DIR) -> bool:
+    """Delete a build folder of this builder; False when `out` does not exist. Anything
+    else there (a file, a folder this builder did not make, even an empty one, or a build
+    holding files it did not write) is a BuildError and nothing is deleted."""
+    out = Path(out).expanduser()
+    if not out.exists() and not out.is_symlink():
+        return False
+    if out.is_symlink() or not out.is_dir() or not _is_our_build(out):
+        raise BuildError(f"{out}: is not a sample dataset this builder made (no build.json of one in it), "
+                         "so it is left untouched")
+    foreign = _foreign_entries(out)
+    if foreign:
+        raise BuildError(f"{out}: a build that also holds files it did not write ({_listing(foreign)}), so it is "
+                         "left untouched: move them out first")
+    shutil.rmtree(out)
+    return True
 
 
 def build(out: str | os.PathLike = SAMPLE_DIR, n_train: int = 400, n_test: int = 40, seed: int = 0,
@@ -290,7 +312,16 @@ def main(argv=None) -> int:
     ap.add_argument("--test-frac", type=float, default=0.15, help="share of photos kept for test")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    ap.add_argument("--remove", action="store_true",
+                    help="delete the build in --out instead (only a build of this builder holding nothing else)")
     args = ap.parse_args(argv)
+    if args.remove:
+        try:
+            print(f"removed {args.out}" if remove_build(args.out) else f"{args.out}: no build to remove")
+            return 0
+        except BuildError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     try:
         out = build(args.out, args.train, args.test, args.seed, args.photos, args.test_frac,
                     args.workers, args.force, extra_photos_dir=args.extra_photos or None)

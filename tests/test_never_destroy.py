@@ -62,6 +62,29 @@ def test_sample_data_replaces_only_its_own_build_and_refuses_bad_counts(tmp_path
     assert not (tmp_path / "x").exists()
 
 
+def test_remove_deletes_only_its_own_build_with_nothing_else_in_it(tmp_path, capsys):
+    """`make clean` runs `--remove`: a user's folder, an empty folder, a file or a build holding
+    a user's file stay; only a clean build of ours goes."""
+    thesis, empty, a_file = tmp_path / "thesis", tmp_path / "empty", tmp_path / "notes.txt"
+    thesis.mkdir()
+    (thesis / "thesis.txt").write_text("three years of work")
+    empty.mkdir()
+    a_file.write_text("keep")
+    for target in (thesis, empty, a_file):
+        assert sample_data.main(["--remove", "--out", str(target)]) == 2
+        assert str(target) in capsys.readouterr().err and target.exists()
+    assert (thesis / "thesis.txt").read_text() == "three years of work" and a_file.read_text() == "keep"
+    out = tmp_path / "ds"
+    sample_data.build(out, n_train=2, n_test=1, progress=False)
+    (out / "test_gt" / "mine.png").write_text("mine")
+    assert sample_data.main(["--remove", "--out", str(out)]) == 2
+    assert "test_gt/mine.png" in capsys.readouterr().err and (out / "test_gt" / "mine.png").exists()
+    (out / "test_gt" / "mine.png").unlink()
+    assert sample_data.main(["--remove", "--out", str(out)]) == 0 and not out.exists()
+    assert sample_data.main(["--remove", "--out", str(out)]) == 0  # nothing there: nothing to do
+    assert "no build" in capsys.readouterr().out
+
+
 def test_a_killed_builds_temporary_folder_is_cleaned_but_not_a_users(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
