@@ -128,14 +128,27 @@ def ensure_writable(folder: str | os.PathLike, what: str = "folder") -> Path:
     return folder
 
 
+def _same(a: Path, b: Path) -> bool:
+    """One folder, by path or, where both exist, by device and inode: a bind mount, or another
+    spelling of the path on a case-insensitive file system (macOS, Windows), is caught too."""
+    if a == b:
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
 def _inside(a: Path, b: Path) -> bool:
-    return a == b or b in a.parents
+    return _same(a, b) or any(_same(parent, b) for parent in a.parents)
 
 
 def check_separate(**folders) -> None:
     """Refuse folders (given as name=path) that resolve to the same place or lie inside one another.
 
-    Paths are resolved, so symbolic links are followed: `out -> in` counts as `in`.
+    Paths are resolved, so symbolic links are followed: `out -> in` counts as `in`; existing
+    folders are also compared by inode, so a bind mount or a differently cased spelling of
+    one folder is the same folder.
     None values are ignored.
     """
     resolved = {name: Path(p).expanduser().resolve() for name, p in folders.items() if p is not None}
@@ -144,7 +157,7 @@ def check_separate(**folders) -> None:
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             pa, pb = resolved[a], resolved[b]
-            if pa == pb:
+            if _same(pa, pb):
                 raise FolderError(f"{flag[a]} {folders[a]} and {flag[b]} {folders[b]} are the same folder ({pa}); "
                                   "use separate folders so nothing is overwritten")
             if _inside(pa, pb) or _inside(pb, pa):

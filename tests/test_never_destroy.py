@@ -132,6 +132,36 @@ def test_predict_refuses_overlapping_folders_before_loading_anything(photos, tmp
     assert not (photos / "restored").exists() and not (tmp_path / "out").exists()
 
 
+@pytest.fixture
+def bind_mount(tmp_path):
+    """mount(target, source): `source`'s folder seen at `target` too (needs root's mount rights)."""
+    mounted = []
+
+    def mount(target, source):
+        target.mkdir(parents=True)
+        if subprocess.run(["mount", "--bind", str(source), str(target)], capture_output=True).returncode:
+            pytest.skip("bind mounts need root's mount rights")
+        mounted.append(target)
+
+    yield mount
+    for target in reversed(mounted):
+        subprocess.run(["umount", str(target)], check=True)
+
+
+def test_predict_refuses_one_folder_reached_by_another_path(photos, tmp_path, capsys, monkeypatch, bind_mount):
+    """A bind mount (or a case-insensitive file system's other spelling) is the same folder
+    though the resolved paths differ: compared by inode, it is refused like a symbolic link."""
+    monkeypatch.setattr(Restorer, "load", lambda *a, **k: pytest.fail("the model was loaded"))
+    before = snapshot(photos)
+    bind_mount(tmp_path / "mnt" / "photos_again", photos)
+    bind_mount(tmp_path / "mnt" / "tmp_again", tmp_path)
+    for extra, message in [(["--output-dir", str(tmp_path / "mnt" / "photos_again")], "same folder"),
+                           (["--output-dir", str(tmp_path / "mnt" / "tmp_again" / "photos" / "new")], "lies inside")]:
+        assert predict(["--input-dir", str(photos), "--quiet", *extra]) == 2, extra
+        assert message in capsys.readouterr().err, extra
+    assert snapshot(photos) == before
+
+
 def test_predict_output_that_is_a_file_or_unwritable_is_exit_2(photos, tmp_path, capsys, tiny_runs):
     a_file = tmp_path / "result.png"
     a_file.write_bytes(b"user data")
