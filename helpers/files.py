@@ -6,7 +6,8 @@
   writer can be told apart from one still being written.
 - `remove_stale_temps`: delete such leftovers whose writer is gone (nothing else).
 - `ensure_writable`: prove a folder takes a file before long work starts.
-- `check_separate`: refuse input / output folders that are the same or nested.
+- `check_separate`: refuse input / output folders that are the same or nested;
+  `same_folder`: one folder by path or by inode.
 """
 from __future__ import annotations
 
@@ -128,7 +129,7 @@ def ensure_writable(folder: str | os.PathLike, what: str = "folder") -> Path:
     return folder
 
 
-def _same(a: Path, b: Path) -> bool:
+def same_folder(a: Path, b: Path) -> bool:
     """One folder, by path or, where both exist, by device and inode: a bind mount, or another
     spelling of the path on a case-insensitive file system (macOS, Windows), is caught too."""
     if a == b:
@@ -140,7 +141,7 @@ def _same(a: Path, b: Path) -> bool:
 
 
 def _inside(a: Path, b: Path) -> bool:
-    return _same(a, b) or any(_same(parent, b) for parent in a.parents)
+    return same_folder(a, b) or any(same_folder(parent, b) for parent in a.parents)
 
 
 def check_separate(**folders) -> None:
@@ -157,7 +158,7 @@ def check_separate(**folders) -> None:
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             pa, pb = resolved[a], resolved[b]
-            if _same(pa, pb):
+            if same_folder(pa, pb):
                 raise FolderError(f"{flag[a]} {folders[a]} and {flag[b]} {folders[b]} are the same folder ({pa}); "
                                   "use separate folders so nothing is overwritten")
             if _inside(pa, pb) or _inside(pb, pa):

@@ -26,7 +26,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .checkpoints import storage_root
-from .files import FolderError, check_separate, ensure_writable, remove_stale_temps
+from .files import FolderError, check_separate, ensure_writable, remove_stale_temps, same_folder
 from .images import ImageFileError, header_pixels, open_image, save_png, to_gray8
 from .pretrained import DEFAULT_MODEL
 from .restore import Restorer, release_memory
@@ -196,6 +196,22 @@ def _restore_batch(restorer: Restorer, batch: list, out: Path, masks_dir, writer
         writer.submit(path.name, jobs)
 
 
+def _refuse_writing_over_inputs(paths: list[Path], out: Path, masks_dir) -> None:
+    """A FolderError before any work when results (or masks) would be written into a folder
+    that holds inputs, or masks into the results' folder: `<stem>.png` could replace a photo.
+    (The command line refuses nested folders too; this guards every caller, notebook 06 too.)"""
+    targets = {"output folder": out.expanduser().resolve()}
+    if masks_dir is not None:
+        targets["masks folder"] = Path(masks_dir).expanduser().resolve()
+        if same_folder(targets["output folder"], targets["masks folder"]):
+            raise FolderError(f"{out}: the masks would be written into the output folder; use separate folders")
+    for folder in {p.expanduser().resolve().parent for p in paths}:
+        for what, target in targets.items():
+            if same_folder(folder, target):
+                raise FolderError(f"{target}: the {what} is the folder of the input images, where the restored "
+                                  "PNGs could replace them; use a separate folder")
+
+
 def restore_folder(restorer: Restorer, input_paths, output_dir, convert: bool = False,
                    masks_dir=None, progress: bool = True, batch_size: int = 4, io_threads: int = 2) -> FolderReport:
     """Restore each image into output_dir/<stem>.png (written atomically); failures are collected.
@@ -204,13 +220,15 @@ def restore_folder(restorer: Restorer, input_paths, output_dir, convert: bool = 
     `batch_size` at a time; larger ones one by one. Reading and PNG writing run in
     `io_threads` background threads while the networks compute, with bounded memory
     (batch_size=1, io_threads=0: the plain one-by-one loop). Any failure of one image,
-    out of memory included, is recorded under its name and the rest go on.
+    out of memory included, is recorded under its name and the rest go on. An output or
+    masks folder that holds any of the inputs is a FolderError before anything is read.
     """
     if int(batch_size) != batch_size or batch_size < 1:
         raise ValueError(f"batch_size must be a whole number >= 1, got {batch_size}")
     report = FolderReport()
     paths = [Path(p) for p in input_paths]
     out, batch = Path(output_dir), []
+    _refuse_writing_over_inputs(paths, out, masks_dir)
 
     with ThreadPoolExecutor(max(1, io_threads)) as pool:
         writer = _Writer(pool if io_threads else None, report)

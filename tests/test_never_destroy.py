@@ -12,9 +12,9 @@ import torch
 
 from helpers import checkpoints, gan_training, sample_data
 from helpers.checkpoints import UnsafeFileError
-from helpers.files import atomic_write, remove_stale_temps
+from helpers.files import FolderError, atomic_write, remove_stale_temps
 from helpers.images import save_png
-from helpers.predict import main as predict
+from helpers.predict import main as predict, restore_folder
 from helpers.restore import Restorer
 from helpers.run_lock import RunLock, RunLockError
 
@@ -130,6 +130,22 @@ def test_predict_refuses_overlapping_folders_before_loading_anything(photos, tmp
         assert message in capsys.readouterr().err, extra
     assert snapshot(photos) == before
     assert not (photos / "restored").exists() and not (tmp_path / "out").exists()
+
+
+def test_restore_folder_refuses_writing_into_an_inputs_folder(photos, tmp_path):
+    """The library guard notebook 06 relies on: no caller can write `<stem>.png` over an input."""
+    before = snapshot(photos)
+    never = object()  # the restorer is never reached
+    other = tmp_path / "other"
+    other.mkdir()
+    save_png(np.zeros((32, 32), np.uint8), other / "x.png")
+    inputs = sorted(photos.iterdir()) + [other / "x.png"]
+    for kwargs, message in [(dict(output_dir=photos), "folder of the input images"),
+                            (dict(output_dir=tmp_path / "out", masks_dir=other), "folder of the input images"),
+                            (dict(output_dir=tmp_path / "out", masks_dir=tmp_path / "out"), "into the output folder")]:
+        with pytest.raises(FolderError, match=message):
+            restore_folder(never, inputs, progress=False, **kwargs)
+    assert snapshot(photos) == before and not (tmp_path / "out").exists()
 
 
 @pytest.fixture
