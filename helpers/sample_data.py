@@ -164,23 +164,28 @@ def _listing(names: list[str]) -> str:
     return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
+def _refuse_unless_own_build(out: Path, advice: str) -> None:
+    """A BuildError naming `out` unless it is a folder this builder made that holds nothing
+    else; `advice` ends the message (what the user can do instead)."""
+    if out.is_symlink() or not out.is_dir():
+        raise BuildError(f"{out}: exists and is not a folder; {advice}")
+    if not _is_our_build(out):
+        raise BuildError(f"{out}: is a folder this builder did not make (no build.json of a sample "
+                         f"dataset in it), so it is left untouched; {advice}")
+    foreign = _foreign_entries(out)
+    if foreign:
+        raise BuildError(f"{out}: a build that also holds files it did not write ({_listing(foreign)}), "
+                         f"so it is left untouched: move them out first, or {advice}")
+
+
 def _check_target(out: Path) -> None:
     """Refuse to build over anything but nothing, an empty folder, or an earlier build of ours
     that holds nothing else."""
     if not out.exists() and not out.is_symlink():
         return
-    if out.is_symlink() or not out.is_dir():
-        raise BuildError(f"{out}: exists and is not a folder; choose another --out")
-    if not any(out.iterdir()):
+    if out.is_dir() and not out.is_symlink() and not any(out.iterdir()):
         return
-    if not _is_our_build(out):
-        raise BuildError(f"{out}: is a folder this builder did not make (no build.json of a sample "
-                         "dataset in it), so it is left untouched; choose a new or empty --out folder")
-    foreign = _foreign_entries(out)
-    if foreign:
-        raise BuildError(f"{out}: an earlier build that also holds files it did not write ({_listing(foreign)}); "
-                         "replacing it would delete them, so it is left untouched: move them out first, "
-                         "or choose another --out")
+    _refuse_unless_own_build(out, "choose a new or empty --out folder")
 
 
 def _remove_stale_builds(parent: Path, name: str) -> None:
@@ -202,13 +207,7 @@ def remove_build(out: str | os.PathLike = SAMPLE_DIR) -> bool:
     out = Path(out).expanduser()
     if not out.exists() and not out.is_symlink():
         return False
-    if out.is_symlink() or not out.is_dir() or not _is_our_build(out):
-        raise BuildError(f"{out}: is not a sample dataset this builder made (no build.json of one in it), "
-                         "so it is left untouched")
-    foreign = _foreign_entries(out)
-    if foreign:
-        raise BuildError(f"{out}: a build that also holds files it did not write ({_listing(foreign)}), so it is "
-                         "left untouched: move them out first")
+    _refuse_unless_own_build(out, "delete it yourself if you mean to")
     shutil.rmtree(out)
     return True
 
