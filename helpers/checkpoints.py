@@ -1,9 +1,11 @@
 """Drive-style checkpoint storage: where runs live, atomic saves, resuming past bad files.
 
-Locally runs live under drive_checkpoints/<run>/; in Colab under
-/content/drive/MyDrive/dacon-photo-restore/drive_checkpoints/<run>/ so they survive a
-disconnect; the CHECKPOINT_ROOT environment variable overrides both. `run_dir`
-checks the folder is writable before any training starts.
+Runs live under helpers.runtime.runs_root(): drive_checkpoints/<run>/ of the repository
+locally, of Google Drive's project folder in Colab (so they survive a disconnect and a new
+runtime), of /kaggle/working on Kaggle; CHECKPOINT_ROOT overrides all three. `run_dir`
+checks the folder is writable before any training starts; on Kaggle it first copies a run
+found in an attached earlier output, so training continues it. `find_run` finds a finished
+run to read, on Kaggle among the attached outputs too.
 Each checkpoint is one file, written to a temporary name and renamed, so a crash
 mid-save leaves the previous checkpoints intact; `load_latest` skips a truncated or
 corrupt file (a half-synced Drive copy) with a warning and takes the one before.
@@ -17,23 +19,22 @@ allowed in addition.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import pickle
 import random
 import re
+import shutil
+import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from . import REPO_ROOT
+from . import runtime
 from .files import FolderError, atomic_write
 from .files import ensure_writable as _ensure_writable
 
-PROJECT = "dacon-photo-restore"
-COLAB_ROOT = Path("/content/drive/MyDrive") / PROJECT / "drive_checkpoints"
 EPOCH_FILE = re.compile(r"^epoch_(\d+)\.pt$")
 
 
@@ -55,21 +56,16 @@ except ImportError:  # NumPy 1.x
 LEGACY_NUMPY_TYPES.append(_reconstruct)
 
 
-def in_colab() -> bool:
-    return importlib.util.find_spec("google.colab") is not None
-
-
 def storage_root() -> Path:
-    """$CHECKPOINT_ROOT if set, else the Google Drive folder in Colab, else drive_checkpoints/ of the repository."""
-    if os.environ.get("CHECKPOINT_ROOT"):
-        return Path(os.environ["CHECKPOINT_ROOT"]).expanduser()
-    return COLAB_ROOT if in_colab() else REPO_ROOT / "drive_checkpoints"
+    """Where runs live (helpers.runtime.runs_root)."""
+    return runtime.runs_root()
 
 
 def ensure_writable(folder: str | os.PathLike) -> Path:
     """Create `folder` if needed and prove it takes a file; a clear StorageError if not."""
     folder = Path(folder)
-    if in_colab() and str(folder).startswith("/content/drive") and not Path("/content/drive/MyDrive").is_dir():
+    mount = runtime.drive_mount()
+    if runtime.where() == "colab" and folder.is_relative_to(mount) and not (mount / "MyDrive").is_dir():
         raise StorageError(f"{folder}: Google Drive is not mounted; run the notebook's first cell "
                            "(drive.mount('/content/drive')) before training")
     try:
@@ -78,11 +74,38 @@ def ensure_writable(folder: str | os.PathLike) -> Path:
         raise StorageError(f"{e}; fix the folder or choose another checkpoint root before training") from e
 
 
-def run_dir(run: str, root: str | os.PathLike | None = None) -> Path:
-    """The folder of one training run, checked writable."""
+def run_path(run: str, root: str | os.PathLike | None = None) -> Path:
+    """Where run `run` lives under `root` (default: storage_root()); nothing is checked or created."""
     if not run or "/" in run or run.startswith("."):
         raise ValueError(f"run name must be a plain folder name, got {run!r}")
-    return ensure_writable(Path(root or storage_root()) / run)
+    return Path(root or storage_root()) / run
+
+
+def find_run(run: str, root: str | os.PathLike | None = None) -> Path:
+    """The folder of a run to read: under `root`, else (Kaggle) in an attached earlier output;
+    the path under `root` when neither exists, for the caller's not-found error."""
+    path = run_path(run, root)
+    if path.exists():
+        return path
+    return runtime.attached(f"drive_checkpoints/{run}") or path
+
+
+def run_dir(run: str, root: str | os.PathLike | None = None) -> Path:
+    """The folder of one training run, checked writable. On Kaggle a run that exists only in
+    an attached earlier output (read-only) is copied here first, so training continues it."""
+    path = run_path(run, root)
+    earlier = find_run(run, root)
+    if earlier != path:
+        print(f"continuing {run} from {earlier} (an attached earlier output): copied to {path}", flush=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{run}.copy-"))
+        try:
+            shutil.copytree(earlier, tmp, dirs_exist_ok=True, ignore=shutil.ignore_patterns("run.lock", ".*.tmp"))
+            tmp.rename(path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return ensure_writable(path)
 
 
 def rng_state() -> dict:

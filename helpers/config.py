@@ -40,7 +40,9 @@ FALLBACKS = ("random", "efficientnet-lite0", "error")
 @dataclass(frozen=True)
 class DataLocation:
     """Where the dataset is (every notebook)."""
-    data_dir: str = setting("", resume=FREE, help="empty: $DATA_DIR, else the embedded sample dataset")
+    data_dir: str = setting("", resume=FREE, help='empty: $DATA_DIR, i.e. the DACON data the first cell found or '
+                                                  'staged (on this machine: the embedded sample); "sample": the '
+                                                  'embedded sample dataset')
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,8 @@ class GanConfig(TrainConfig):
 class InferenceConfig:
     """Notebook 06: restore the test inputs, zip and score them."""
     run: str = setting("gan", resume=FREE, help='the GAN run whose best.pt restores the images; "default": the shipped model')
-    out_dir: str = setting("", resume=FREE, help="empty: <run folder>/submission (runs/default-submission for the shipped model)")
+    out_dir: str = setting("", resume=FREE, help="empty: <run folder>/submission (default-submission in the work folder, runs/ locally, "
+                                                            "for the shipped model)")
     allow_incomplete: bool = setting(False, resume=FREE, help="write the zip even if some test images failed")
     launch_app: bool = setting(False, resume=FREE, help="serve the restore-your-photo web page at the end "
                                                          "(a public link in Colab)")

@@ -7,17 +7,23 @@
         test_gt/  train_mask/  test_mask/  meta.csv     (sample dataset only: lets a local run be scored)
 
 `data_dir()` picks the folder: the DATA_DIR environment variable if set (point it
-at an unzipped `open.zip`), else the embedded sample under data/sample.
+at an unzipped `open.zip`; "sample" means the embedded sample), else, on this machine, the
+embedded sample; on Colab and Kaggle no data is an error that says where to put it
+(helpers.runtime). The sample is built the first time a runtime asks for it.
+`fingerprint()` identifies a dataset by its contents, wherever it lies, so a run resumed on
+other data, or split files of another dataset, are told apart.
 """
 from __future__ import annotations
 
+import hashlib
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import SAMPLE_DIR
+from . import runtime
 from .images import read_gray, read_rgb, to_gray
 
 IMAGE_SIZE = (512, 512)
@@ -29,9 +35,68 @@ class DatasetError(ValueError):
     """The dataset's CSVs or folders are inconsistent (names the file and the problem)."""
 
 
+SAMPLE = "sample"  # DATA_DIR's name for the embedded sample dataset
+
+
 def data_dir(path: str | os.PathLike | None = None) -> Path:
-    """The dataset folder: an explicit path, else $DATA_DIR, else the embedded sample."""
-    return Path(path or os.environ.get("DATA_DIR") or SAMPLE_DIR).expanduser().resolve()
+    """The dataset folder: an explicit path, else $DATA_DIR, else (on this machine only) the
+    embedded sample; "sample" asks for the sample anywhere (built when missing)."""
+    chosen = str(path or os.environ.get("DATA_DIR") or "")
+    if chosen == SAMPLE or (not chosen and runtime.where() == "local"):
+        return sample_dataset()
+    if not chosen:
+        raise DatasetError(runtime.no_data_message())
+    return Path(chosen).expanduser().resolve()
+
+
+def sample_dataset() -> Path:
+    """The embedded sample dataset, built first if this machine has none (a fresh Colab or
+    Kaggle runtime): the build is deterministic, so every runtime gets the same files."""
+    folder = runtime.sample_dir()
+    if not (folder / "build.json").is_file():
+        from .sample_data import build  # the builder is only needed here
+        print(f"building the embedded sample dataset in {folder} ...", flush=True)
+        build(folder)
+    return folder.resolve()
+
+
+FINGERPRINT_FILES = 16  # images whose bytes are hashed besides every file's size
+
+
+def fingerprint(root: str | os.PathLike) -> str:
+    """A short hash of a dataset's contents: train.csv and test.csv, the size of every file they
+    list and the bytes of a few of them. The same data anywhere (another runtime, another
+    path) gives the same value; another build or another photo set does not. Cached per
+    train.csv version, since it stats every file (59,206 for DACON)."""
+    root = Path(root).resolve()
+    csvs = [root / n for n in ("train.csv", "test.csv") if (root / n).is_file()]
+    key = tuple((str(c), c.stat().st_mtime_ns, c.stat().st_size) for c in csvs)
+    return _fingerprint(root, key)
+
+
+@lru_cache(maxsize=8)
+def _fingerprint(root: Path, key: tuple) -> str:
+    h = hashlib.sha256()
+    files = []
+    for csv, _, _ in key:
+        data = Path(csv).read_bytes()
+        h.update(data)
+        df = pd.read_csv(csv, dtype=str)
+        files += [p for col in df.columns for p in df[col].dropna()]
+    for rel in files:
+        p = root / rel
+        h.update(f"{rel}:{p.stat().st_size if p.is_file() else -1};".encode())
+    step = max(1, len(files) // FINGERPRINT_FILES)
+    for rel in files[::step][:FINGERPRINT_FILES]:
+        p = root / rel
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def dataset_id(root: str | os.PathLike) -> str:
+    """A folder name for things that belong to one dataset: its folder's name and fingerprint."""
+    return f"{Path(root).resolve().name}-{fingerprint(root)}"
 
 
 def read_csv(root: str | os.PathLike, name: str, columns: list[str], csv_dir=None) -> pd.DataFrame:

@@ -182,10 +182,11 @@ class GanStage(Stage):
         root = data_dir(data_root)
         self.train_rows = read_split(root, "train_split.csv")  # fails now, by name, if notebook 02 has not run
         self.val_rows = read_split(root, "val_split.csv", cfg.val_limit)
-        runs = Path(checkpoint_root or checkpoints.storage_root())
-        self.mask_file = load_mask(runs / cfg.mask_run)
+        # notebooks 03 and 04's runs: on Kaggle possibly in their attached outputs
+        self.mask_file = load_mask(checkpoints.find_run(cfg.mask_run, checkpoint_root))
         self.mask_model = self.mask_file.mask.network().to(self.device)
-        self.inpainter_file = load_inpainter(runs / cfg.inpainter_run) if cfg.inpainter_run else None
+        self.inpainter_file = (load_inpainter(checkpoints.find_run(cfg.inpainter_run, checkpoint_root))
+                               if cfg.inpainter_run else None)
         self.inpainter = self.inpainter_file.inpainter.network().to(self.device) if self.inpainter_file else None
 
     def build(self, provenance):

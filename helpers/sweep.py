@@ -4,7 +4,7 @@
     make sweep SWEEP=notebooks/params/sweeps/example.yaml         (notebook 07 does the same in Colab)
 
 A sweep file (YAML):
-    name: chroma-vs-lr                # runs/sweeps/<name>/ and the points' run names
+    name: chroma-vs-lr                # <work folder>/sweeps/<name>/ and the points' run names
     notebook: 05_gan_training         # the numbered notebook each point executes
     base_files: [project_recipe.yaml, cpu/05_gan_training.yaml]   # parameter files under
                                       # notebooks/params/, applied in order (papermill -f)
@@ -12,8 +12,8 @@ A sweep file (YAML):
     grid: {CHROMA: [regress, bins], LR_G: [0.0001, 0.0002]}   # every combination, and/or
     points: [{HUE_WEIGHT: 1.0}]       # an explicit list
 Each point gets its own run folder (RUN = <name>--<point>) and executed notebook
-(runs/sweeps/<name>/<point>.ipynb). Points are checked against the notebook's configs
-before anything runs, so a misspelt parameter stops the sweep at once. A point whose
+(<work folder>/sweeps/<name>/<point>.ipynb: runs/ locally, Drive in Colab). Points are
+checked against the notebook's configs before anything runs, so a misspelt parameter stops the sweep at once. A point whose
 run has all its epochs is skipped; an unfinished one (a disconnect, a kill) runs again
 and the notebook resumes its run. A failing point is recorded with its error and the
 sweep goes on. The leaderboard reads every point's history.csv: its best validation
@@ -35,12 +35,12 @@ import pandas as pd
 import yaml
 
 from . import REPO_ROOT
-from .checkpoints import storage_root
+from .checkpoints import run_path
 from .config import NOTEBOOK_CONFIGS, ConfigError, from_notebook
 from .files import atomic_write
 from .recipes import PARAMS_DIR
+from .runtime import work_dir
 
-SWEEPS_DIR = REPO_ROOT / "runs" / "sweeps"
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 
 
@@ -52,10 +52,10 @@ class Sweep:
     grid: dict = field(default_factory=dict)
     points: list = field(default_factory=list)
     source: str = ""
-    out: str = ""  # where its executed notebooks, status and leaderboard go (default runs/sweeps/<name>)
+    out: str = ""  # where its executed notebooks, status and leaderboard go (default <work folder>/sweeps/<name>)
 
     def folder(self) -> Path:
-        return Path(self.out) if self.out else SWEEPS_DIR / self.name
+        return Path(self.out) if self.out else work_dir() / "sweeps" / self.name  # Drive in Colab
 
 
 def load(path, extra_files=(), out=None) -> Sweep:
@@ -114,7 +114,7 @@ def check(sweep: Sweep, params: dict) -> None:
 
 
 def run_folder(params: dict, checkpoint_root=None) -> Path:
-    return Path(params.get("CHECKPOINT_ROOT") or checkpoint_root or storage_root()) / params["RUN"]
+    return run_path(params["RUN"], params.get("CHECKPOINT_ROOT") or checkpoint_root)
 
 
 def finished(params: dict, epochs: int, checkpoint_root=None) -> bool:
@@ -210,7 +210,7 @@ def main(argv=None) -> int:
     ap.add_argument("--checkpoint-root", default=None)
     ap.add_argument("--kernel", default=None, help="Jupyter kernel (default: the notebook's)")
     ap.add_argument("--out", default=None, help="folder for the executed notebooks and the leaderboard "
-                                                "(default runs/sweeps/<name>)")
+                                                "(default <work folder>/sweeps/<name>)")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     try:

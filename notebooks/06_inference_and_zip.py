@@ -30,45 +30,49 @@
 
 # %%
 # Environment: Colab, Kaggle or this machine (the same cell opens every notebook).
-# In Colab and on Kaggle: install this repository (a fork: set DACON_REPO_URL first)
-# without touching the platform's torch, and mount Google Drive (Colab). Everywhere:
-# find or stage the data once for the whole series (helpers.runtime.prepare).
+# Colab and Kaggle give every notebook a fresh machine: mount Drive (Colab, once per
+# runtime), find this repository (a copy attached on Kaggle) or clone it (a fork: set
+# DACON_REPO_URL first), put it on the path; helpers.runtime.setup installs what the
+# platform lacks (never its torch) and finds or stages the data.
+import glob
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 
+sim_root = os.environ.get("DACON_SIMULATED_ROOT", "/")  # "/" except in the test suite's simulations
 IN_COLAB = importlib.util.find_spec("google.colab") is not None
-IN_KAGGLE = os.path.isdir("/kaggle/input")
+IN_KAGGLE = bool(os.environ.get("KAGGLE_KERNEL_RUN_TYPE")) or os.path.isdir(os.path.join(sim_root, "kaggle/input"))
 if IN_COLAB or IN_KAGGLE:
-    if IN_COLAB:
-        from google.colab import drive
+    if IN_COLAB and not os.path.isdir(os.path.join(sim_root, "content/drive/MyDrive")):
+        from google.colab import drive  # mounted once per runtime: a sweep's kernels find it mounted
 
-        drive.mount("/content/drive")
-    repo = "/content/dacon-photo-restore" if IN_COLAB else "/kaggle/working/dacon-photo-restore"
+        drive.mount(os.path.join(sim_root, "content/drive"))
+    copies = sorted(glob.glob(os.path.join(sim_root, "kaggle/input/*/helpers/runtime.py"))
+                    + glob.glob(os.path.join(sim_root, "kaggle/input/*/*/helpers/runtime.py")))
+    repo = os.path.join(sim_root, "content/dacon-photo-restore" if IN_COLAB else "tmp/dacon-photo-restore")
+    repo = os.path.dirname(os.path.dirname(copies[0])) if copies else repo
     if not os.path.isdir(repo):
-        uploaded = [p for p in ("/kaggle/input/dacon-photo-restore",) if os.path.isdir(p)]
-        if uploaded:  # a copy attached as a Kaggle dataset: read-only, so copied
-            shutil.copytree(uploaded[0], repo)
-        else:
-            url = os.environ.get("DACON_REPO_URL", "https://github.com/dacon-photo-restore/dacon-photo-restore.git")
-            subprocess.run(["git", "clone", "--depth", "1", url, repo], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", repo], check=True)
+        url = os.environ.get("DACON_REPO_URL", "https://github.com/dacon-photo-restore/dacon-photo-restore.git")
+        if subprocess.run(["git", "clone", "-q", "--depth", "1", url, repo]).returncode != 0:
+            raise RuntimeError(f"could not clone {url}: set DACON_REPO_URL to your copy's git address "
+                               "(os.environ['DACON_REPO_URL'] = ...) and run this cell again; on Kaggle "
+                               "without internet, attach a copy of the repository as a dataset instead")
     sys.path.insert(0, repo)
+    os.environ["PYTHONPATH"] = os.pathsep.join([repo] + [p for p in [os.environ.get("PYTHONPATH")] if p])
 
-from helpers.runtime import prepare  # noqa: E402
+from helpers.runtime import setup  # noqa: E402
 
-prepare()
+setup()
 
 # %% tags=["parameters"]
-# @markdown DATA_DIR: empty: $DATA_DIR, else the embedded sample dataset
+# @markdown DATA_DIR: empty: $DATA_DIR, i.e. the DACON data the first cell found or staged (on this machine: the embedded sample); "sample": the embedded sample dataset
 DATA_DIR = ""  # @param {type:"string"}
 # @markdown CHECKPOINT_ROOT: empty: drive_checkpoints/ (Google Drive in Colab)
 CHECKPOINT_ROOT = ""  # @param {type:"string"}
 # @markdown RUN: the GAN run whose best.pt restores the images; "default": the shipped model
 RUN = "gan"  # @param {type:"string"}
-# @markdown OUT_DIR: empty: <run folder>/submission (runs/default-submission for the shipped model)
+# @markdown OUT_DIR: empty: <run folder>/submission (default-submission in the work folder, runs/ locally, for the shipped model)
 OUT_DIR = ""  # @param {type:"string"}
 # @markdown ALLOW_INCOMPLETE: write the zip even if some test images failed
 ALLOW_INCOMPLETE = False  # @param {type:"boolean"}
@@ -84,8 +88,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from helpers import REPO_ROOT
-from helpers.checkpoints import storage_root
+from helpers.checkpoints import find_run, run_path
 from helpers.config import notebook_settings
 from helpers.dacon_data import data_dir, load_pair, read_test_csv
 from helpers.files import atomic_write
@@ -93,17 +96,20 @@ from helpers.images import read_rgb
 from helpers.predict import restore_folder
 from helpers.pretrained import DEFAULT_MODEL
 from helpers.restore import Restorer
+from helpers.runtime import work_dir
 from helpers.score import score_folders
 from helpers.submission import expected_names, validate_zip, write_zip
 from helpers.viz import image_grid
 
 notebook_settings("06_inference_and_zip", globals())  # a misspelt parameter is an error here
 root = data_dir(DATA_DIR or None)
+# Outputs go to persistent storage (Drive in Colab, /kaggle/working on Kaggle): the run's
+# folder of this machine, even when the run itself was found in an attached earlier output.
 if RUN == "default":
-    model_path, default_out = DEFAULT_MODEL, REPO_ROOT / "runs" / "default-submission"
+    model_path, default_out = DEFAULT_MODEL, work_dir() / "default-submission"
 else:
-    model_path = Path(CHECKPOINT_ROOT or storage_root()) / RUN
-    default_out = model_path / "submission"
+    model_path = find_run(RUN, CHECKPOINT_ROOT or None)
+    default_out = run_path(RUN, CHECKPOINT_ROOT or None) / "submission"
 out_dir = Path(OUT_DIR) if OUT_DIR else default_out
 restorer = Restorer.load(model_path, backend="auto")  # PyTorch on a GPU, else ONNX Runtime on the CPU
 print(restorer.describe())

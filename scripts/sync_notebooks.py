@@ -6,9 +6,10 @@ Three cells of every numbered notebook are generated, the rest is written by han
     badges       "Open in Colab" and "Open in Kaggle" links, built from the repository
                  address in pyproject.toml ([project.urls] Repository)
     environment  the same set-up cell everywhere (ENVIRONMENT below): in Colab and on
-                 Kaggle it installs this repository without touching the platform's torch
-                 and mounts Drive (Colab); everywhere it then finds or stages the data once
-                 (helpers.runtime.prepare)
+                 Kaggle it mounts Drive (Colab), finds or clones this repository and puts it
+                 on the path (no pip install -e: that needs an index for its build step, and
+                 Kaggle's attached copy is read-only); helpers.runtime.setup then installs
+                 what the platform lacks and finds or stages the data
     parameters   one line per setting of the notebook's configs (helpers.config.NOTEBOOK_CONFIGS):
                  the default as a plain literal with a Colab form annotation (# @param),
                  which papermill ignores, and the setting's help as a # @markdown line
@@ -37,36 +38,40 @@ BADGE_MARK = "colab-badge.svg"
 
 ENVIRONMENT = '''\
 # Environment: Colab, Kaggle or this machine (the same cell opens every notebook).
-# In Colab and on Kaggle: install this repository (a fork: set DACON_REPO_URL first)
-# without touching the platform's torch, and mount Google Drive (Colab). Everywhere:
-# find or stage the data once for the whole series (helpers.runtime.prepare).
+# Colab and Kaggle give every notebook a fresh machine: mount Drive (Colab, once per
+# runtime), find this repository (a copy attached on Kaggle) or clone it (a fork: set
+# DACON_REPO_URL first), put it on the path; helpers.runtime.setup installs what the
+# platform lacks (never its torch) and finds or stages the data.
+import glob
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 
+sim_root = os.environ.get("DACON_SIMULATED_ROOT", "/")  # "/" except in the test suite's simulations
 IN_COLAB = importlib.util.find_spec("google.colab") is not None
-IN_KAGGLE = os.path.isdir("/kaggle/input")
+IN_KAGGLE = bool(os.environ.get("KAGGLE_KERNEL_RUN_TYPE")) or os.path.isdir(os.path.join(sim_root, "kaggle/input"))
 if IN_COLAB or IN_KAGGLE:
-    if IN_COLAB:
-        from google.colab import drive
+    if IN_COLAB and not os.path.isdir(os.path.join(sim_root, "content/drive/MyDrive")):
+        from google.colab import drive  # mounted once per runtime: a sweep's kernels find it mounted
 
-        drive.mount("/content/drive")
-    repo = "/content/dacon-photo-restore" if IN_COLAB else "/kaggle/working/dacon-photo-restore"
+        drive.mount(os.path.join(sim_root, "content/drive"))
+    copies = sorted(glob.glob(os.path.join(sim_root, "kaggle/input/*/helpers/runtime.py"))
+                    + glob.glob(os.path.join(sim_root, "kaggle/input/*/*/helpers/runtime.py")))
+    repo = os.path.join(sim_root, "content/dacon-photo-restore" if IN_COLAB else "tmp/dacon-photo-restore")
+    repo = os.path.dirname(os.path.dirname(copies[0])) if copies else repo
     if not os.path.isdir(repo):
-        uploaded = [p for p in ("/kaggle/input/dacon-photo-restore",) if os.path.isdir(p)]
-        if uploaded:  # a copy attached as a Kaggle dataset: read-only, so copied
-            shutil.copytree(uploaded[0], repo)
-        else:
-            url = os.environ.get("DACON_REPO_URL", "{clone_url}")
-            subprocess.run(["git", "clone", "--depth", "1", url, repo], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", repo], check=True)
+        url = os.environ.get("DACON_REPO_URL", "{clone_url}")
+        if subprocess.run(["git", "clone", "-q", "--depth", "1", url, repo]).returncode != 0:
+            raise RuntimeError(f"could not clone {url}: set DACON_REPO_URL to your copy's git address "
+                               "(os.environ['DACON_REPO_URL'] = ...) and run this cell again; on Kaggle "
+                               "without internet, attach a copy of the repository as a dataset instead")
     sys.path.insert(0, repo)
+    os.environ["PYTHONPATH"] = os.pathsep.join([repo] + [p for p in [os.environ.get("PYTHONPATH")] if p])
 
-from helpers.runtime import prepare  # noqa: E402
+from helpers.runtime import setup  # noqa: E402
 
-prepare()'''
+setup()'''
 
 
 def repository() -> str:

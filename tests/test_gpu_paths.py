@@ -1,6 +1,5 @@
 """The real user's run, on the CPU: DDP with 2 processes (gloo), autocast, one loader, checkpoint
-retention, Kaggle's read-only data, Colab's data staging."""
-import contextlib
+retention, where Colab and Kaggle keep things (the whole series there: test_platforms.py)."""
 import json
 import os
 import shutil
@@ -16,7 +15,6 @@ from helpers import REPO_ROOT, gan_training, runtime
 from helpers.checkpoints import epoch_files
 from helpers.devices import Precision, auto_amp, loader_workers
 from helpers.pipeline_file import load_pipeline
-from helpers.splits import split_dir
 from helpers.training import EpochSampler
 
 from conftest import TINY_GAN
@@ -117,43 +115,6 @@ def test_ddp_with_two_processes_writes_one_run_and_resumes(tiny_runs, split_data
     assert list(pd.read_csv(folder / "history.csv").epoch) == [1, 2, 3]
 
 
-@contextlib.contextmanager
-def read_only(folder):
-    """The folder cannot take new files, for root too (chattr +i), or by permissions."""
-    chattr = shutil.which("chattr")
-    if chattr and subprocess.run([chattr, "+i", str(folder)], capture_output=True).returncode == 0:
-        try:
-            yield
-        finally:
-            subprocess.run([chattr, "-i", str(folder)], check=True)
-    elif os.geteuid() != 0:
-        folder.chmod(0o555)
-        try:
-            yield
-        finally:
-            folder.chmod(0o755)
-    else:
-        pytest.fail("cannot make a folder read-only here (no chattr, running as root)")
-
-
-def test_kaggle_read_only_data_through_the_series(small_dataset, tmp_path, monkeypatch):
-    """/kaggle/input is read-only: the splits go to the work folder and notebooks 02-06 still run."""
-    from test_notebooks import outputs_text, run
-    data = tmp_path / "input" / "open"
-    shutil.copytree(small_dataset, data)
-    work, ck = tmp_path / "working", tmp_path / "working" / "drive_checkpoints"
-    monkeypatch.setenv("WORK_DIR", str(work))
-    with read_only(data):
-        run("02_dataset_split", tmp_path, DATA_DIR=str(data))
-        for nb in ("03_mask_generator", "04_inpainter", "05_gan_training", "06_inference_and_zip"):
-            run(nb, tmp_path, DATA_DIR=str(data), CHECKPOINT_ROOT=str(ck))
-        assert sorted(p.name for p in data.iterdir()) == sorted(p.name for p in small_dataset.iterdir())
-        splits = split_dir(data)
-        assert splits.parent == work / "splits" and (splits / "train_split.csv").is_file()
-    assert "in the work folder" in outputs_text(tmp_path / "02_dataset_split.ipynb")
-    assert (ck / "gan" / "submission" / "submission.zip").is_file() or list(ck.rglob("submission.zip"))
-
-
 def test_colab_stages_open_zip_once_to_local_disk(small_dataset, tmp_path, monkeypatch):
     archive = tmp_path / "drive" / "open.zip"
     archive.parent.mkdir()
@@ -161,7 +122,7 @@ def test_colab_stages_open_zip_once_to_local_disk(small_dataset, tmp_path, monke
         for p in sorted(small_dataset.rglob("*")):
             if p.is_file():
                 zf.write(p, "open/" + str(p.relative_to(small_dataset)))
-    monkeypatch.setattr(runtime, "COLAB_LOCAL", tmp_path / "content" / "data")
+    monkeypatch.setenv("DACON_SIMULATED_ROOT", str(tmp_path))
     staged = runtime.stage_colab(archive)
     assert staged == tmp_path / "content" / "data" / "open" / "open" and (staged / "train.csv").is_file()
     stamp = (staged / "train.csv").stat().st_mtime_ns
@@ -172,15 +133,15 @@ def test_colab_stages_open_zip_once_to_local_disk(small_dataset, tmp_path, monke
 def test_prepare_on_kaggle_finds_the_input_and_sets_the_locations(small_dataset, tmp_path, monkeypatch):
     kaggle = tmp_path / "kaggle"
     shutil.copytree(small_dataset, kaggle / "input" / "dacon-236420" / "open")
-    monkeypatch.setattr(runtime, "KAGGLE_INPUT", kaggle / "input")
-    monkeypatch.setattr(runtime, "KAGGLE_WORKING", kaggle / "working")
-    monkeypatch.delenv("DATA_DIR", raising=False)
-    monkeypatch.delenv("CHECKPOINT_ROOT", raising=False)
-    monkeypatch.delenv("WORK_DIR", raising=False)
+    (kaggle / "input" / "dacon-photo-restore" / "helpers").mkdir(parents=True)  # an attached copy of the code
+    (kaggle / "input" / "dacon-photo-restore" / "helpers" / "runtime.py").touch()
+    monkeypatch.setenv("DACON_SIMULATED_ROOT", str(tmp_path))
+    for var in ("DATA_DIR", "CHECKPOINT_ROOT", "WORK_DIR"):
+        monkeypatch.delenv(var, raising=False)
     assert runtime.where() == "kaggle"
     found = runtime.prepare()
     assert found == kaggle / "input" / "dacon-236420" / "open" and os.environ["DATA_DIR"] == str(found)
-    assert os.environ["CHECKPOINT_ROOT"] == str(kaggle / "working" / "drive_checkpoints")
+    assert runtime.runs_root() == kaggle / "working" / "drive_checkpoints"
     assert runtime.work_dir() == kaggle / "working"
 
 
