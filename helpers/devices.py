@@ -6,20 +6,49 @@
                       "auto" (bf16 on a GPU that has it, else fp16; off on the CPU),
                       "bf16", "fp16" or "off"
     loader_workers    the data-loader worker count for a setting (-1: from the CPU count)
-    Distributed       this process's rank in a torchrun launch (helpers.launch), if any
+    Distributed       this process's rank in a torchrun launch (helpers.launch), if any;
+                      its ranks wait DDP_TIMEOUT (2 h, or $DDP_TIMEOUT_MIN) for each other
+    check_torch       a clear error when the installed torch is older than the code needs
 On a GPU, networks train in channels_last with cudnn.benchmark on; only the main rank
 writes checkpoints, logs and validation.
 """
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
+import re
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
 
 AMP_CHOICES = ("auto", "bf16", "fp16", "off")
+
+# The oldest torch the code runs on: torch.serialization.safe_globals (checkpoints) and
+# torch.onnx.export(dynamo=...) (onnx_backend) are new in 2.5. pyproject.toml says the same.
+MIN_TORCH = (2, 5)
+
+# How long DDP ranks wait for each other in one collective (a barrier, a gradient all-reduce).
+# The main rank validates and writes the epoch checkpoint alone while the others wait in
+# barrier(): a full validation (~5,900 images at 512 px) plus a ~425 MB checkpoint synced to
+# Google Drive can pass NCCL's default of 10 minutes and abort a healthy job. Long enough
+# for that, short enough that a truly hung rank still ends the job the same day.
+DDP_TIMEOUT = datetime.timedelta(hours=2)
+DDP_TIMEOUT_ENV = "DDP_TIMEOUT_MIN"  # minutes; overrides DDP_TIMEOUT (e.g. for a slower Drive)
+
+
+def check_torch(version: str | None = None) -> None:
+    """Raise a RuntimeError naming the installed and the required torch when the installed one
+    (or `version`) is older than MIN_TORCH; the notebooks' setup calls it before anything trains."""
+    version = version or torch.__version__
+    found = re.match(r"(\d+)\.(\d+)", version)
+    if found and tuple(map(int, found.groups())) >= MIN_TORCH:
+        return
+    need = ".".join(map(str, MIN_TORCH))
+    raise RuntimeError(f"torch {version} is installed, but this project needs torch >= {need} "
+                       "(for torch.serialization.safe_globals and torch.onnx.export(dynamo=...)); "
+                       f"upgrade it and its torchvision: pip install -U 'torch>={need}' torchvision")
 
 
 def auto_amp(dev: torch.device) -> str:
@@ -51,13 +80,28 @@ def distributed() -> Distributed | None:
     return Distributed(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
 
 
+def ddp_timeout() -> datetime.timedelta:
+    """DDP_TIMEOUT, or $DDP_TIMEOUT_MIN minutes when that is set."""
+    minutes = os.environ.get(DDP_TIMEOUT_ENV, "").strip()
+    if not minutes:
+        return DDP_TIMEOUT
+    try:
+        value = float(minutes)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise ValueError(f"{DDP_TIMEOUT_ENV} must be a positive number of minutes, got {minutes!r}")
+    return datetime.timedelta(minutes=value)
+
+
 def init_distributed(info: Distributed | None) -> None:
-    """Join the process group (NCCL on GPUs, gloo on the CPU), once."""
+    """Join the process group (NCCL on GPUs, gloo on the CPU), once, with ddp_timeout() for
+    every collective (the default would stop a rank that waits out a long validation)."""
     if info is None or dist.is_initialized():
         return
     if torch.cuda.is_available():
         torch.cuda.set_device(info.local_rank)
-    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo", timeout=ddp_timeout())
 
 
 def barrier() -> None:

@@ -9,12 +9,13 @@ e.g. Kaggle's two T4s) the command starts itself again under
 epoch, DDP averages the gradients, and the main process alone writes checkpoints,
 TensorBoard events, samples and validation; resuming works as in one process. A
 notebook calls `train(...)`, which does the same (torchrun in a subprocess whose output
-it shows) and returns the run's folder and history. On the CPU the processes talk over
-gloo, which is how the tests run it.
+it passes on unchanged, so progress bars redraw in place) and returns the run's folder
+and history. On the CPU the processes talk over gloo, which is how the tests run it.
 """
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import os
 import subprocess
@@ -27,6 +28,9 @@ import torch
 
 from . import checkpoints
 from .config import GanConfig, InpainterConfig, MaskConfig, as_dict, make
+
+
+CHUNK = 64 * 1024  # bytes read from torchrun at a time (whatever has arrived, up to this)
 
 
 @dataclass
@@ -66,14 +70,28 @@ def train(stage: str, config, data_root=None, checkpoint_root=None, progress: bo
     if not progress:
         cmd.append("--quiet")
     print(f"launching {n} training processes: torchrun --nproc_per_node={n} -m helpers.launch {stage}", flush=True)
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1) as proc:
-        for line in proc.stdout:  # shown as it comes, in a notebook too
-            print(line, end="", flush=True)
+    # unbuffered: the children's own lines arrive as printed, not at their exit
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env) as proc:
+        relay(proc.stdout)
     if proc.returncode != 0:
         raise RuntimeError(f"distributed training of {stage} failed (exit code {proc.returncode}); see its output above")
     folder = Path(checkpoint_root or checkpoints.storage_root()) / cfg.run
     history = pd.read_csv(folder / "history.csv").to_dict("records") if (folder / "history.csv").exists() else []
     return Finished(folder, history)
+
+
+def relay(source) -> None:
+    """Copy a child's output to sys.stdout as it comes, unchanged. Reading lines in text mode
+    would turn each of tqdm's carriage-return redraws into a line of its own (tens of thousands
+    in a notebook cell); raw chunks keep them in place. The incremental decoder holds back a
+    character split between two chunks."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    while chunk := source.read1(CHUNK):
+        sys.stdout.write(decoder.decode(chunk))
+        sys.stdout.flush()
+    sys.stdout.write(decoder.decode(b"", final=True))
+    sys.stdout.flush()
 
 
 def main(argv=None) -> int:

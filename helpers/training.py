@@ -6,16 +6,22 @@ A run is one folder under the checkpoint root (helpers.checkpoints):
     config.json        the resolved settings and where each encoder's weights came from,
                        written when the run starts (and again at each resume)
     epoch_XXXX.pt      every `checkpoint_every` epochs and at the end: networks, optimizers,
-                       config, provenance, RNG states, history, best value
-    best.pt            the best networks by validation (helpers.pipeline_file)
+                       the float16 GradScaler's state, config, provenance, the dataset's
+                       fingerprint and split (helpers.splits.data_record), RNG states,
+                       history, best value
+    best.pt            the best networks by validation (helpers.pipeline_file), saved with
+                       the epoch checkpoints, not at every improvement: on Google Drive every
+                       replaced file stays in the trash and counts against the quota
     history.csv        one row per epoch
     tb/                TensorBoard events
     run.lock           who trains here now (helpers.run_lock)
 Re-running with the same run name resumes from the newest readable checkpoint. Settings
 marked resume="same" in helpers.config must match what the run was trained with, so a
-resumed run never silently mixes two recipes; a resume rebuilds the networks the run
+resumed run never silently mixes two recipes, nor two datasets; a resume rebuilds the networks the run
 actually used (its provenance) and loads their weights, with no download. Only the
-newest `keep_checkpoints` epoch files stay.
+newest `keep_checkpoints` epoch files stay. A resumed run keeps its best.pt unless an epoch
+beats the better of the checkpoint's best value and best.pt's own (best.pt may have been
+written after the checkpoint, before the run was killed).
 
 One data loader serves the whole run (pinned memory and persistent workers on a GPU);
 its order depends only on (seed, epoch), and the datasets draw their randomness from
@@ -27,9 +33,11 @@ alone writes checkpoints, logs and validates.
 from __future__ import annotations
 
 import json
+import math
 import platform
 import random
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +53,7 @@ from .config import TrainConfig, as_dict, resume_differences
 from .devices import Distributed, Precision, barrier, device, distributed, init_distributed, loader_workers
 from .files import atomic_write, remove_stale_temps
 from .run_lock import RunLock
+from .splits import data_differences, data_record
 
 LOG_EVERY = 20  # steps between host syncs for the progress bar and TensorBoard
 
@@ -109,10 +118,12 @@ class Run:
     main=False (the other DDP ranks): no lock, no writes, the checkpoint only read.
     """
 
-    def __init__(self, cfg: TrainConfig, root=None, network: str = "model", main: bool = True):
-        self.cfg, self.main = cfg, main
+    def __init__(self, cfg: TrainConfig, root=None, network: str = "model", main: bool = True,
+                 data: dict | None = None):
+        self.cfg, self.main, self.data = cfg, main, data
+        self.pending_best: dict | None = None  # best.pt's contents, saved with the next checkpoint
         # the main rank checks the folder is writable now, not after an hour
-        self.dir = checkpoints.run_dir(cfg.run, root) if main else Path(root or checkpoints.storage_root()) / cfg.run
+        self.dir = checkpoints.run_dir(cfg.run, root) if main else checkpoints.run_path(cfg.run, root)
         self.lock = RunLock(self.dir).acquire() if main else None
         self.writer: SummaryWriter | None = None
         try:
@@ -136,6 +147,11 @@ class Run:
                 self.close()
                 raise ResumeError(f"{self.latest['path']} was trained with other settings ({', '.join(diffs)}); "
                                   "choose a new run name, or delete the run folder to start over")
+            other_data = data_differences(self.latest.get("data"), data) if data else None
+            if other_data:
+                self.close()
+                raise ResumeError(f"{self.latest['path']} cannot go on here: {other_data}. Choose a new RUN name "
+                                  "to train on this data, or point DATA_DIR at the data the run was trained on")
             self.provenance = self.latest.get("provenance") or legacy_provenance(saved, network)
 
     def __enter__(self) -> "Run":
@@ -144,8 +160,11 @@ class Run:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def restore(self, modules: dict, optimizers: dict) -> int:
-        """Load the newest checkpoint into modules/optimizers; returns the epoch to continue after."""
+    def restore(self, modules: dict, optimizers: dict, scaler: torch.amp.GradScaler | None = None,
+                best_key: str | None = None) -> int:
+        """Load the newest checkpoint into modules/optimizers and the float16 GradScaler (if
+        any); returns the epoch to continue after. With best_key, the best value to beat is
+        the larger of the checkpoint's and best.pt's."""
         state = self.latest
         if state is None:
             print(f"starting {self.dir.name} from scratch in {self.dir}")
@@ -157,13 +176,47 @@ class Run:
         checkpoints.set_rng_state(state["rng"])
         self.history, self.best, self.start_epoch = state["history"], state["best"], state["epoch"]
         print(f"resuming {self.dir.name} after epoch {self.start_epoch} from {Path(state['path']).name}")
+        self.restore_scaler(scaler, state.get("scaler") or {})
+        if best_key and self.main:
+            self.best = max(self.best, self.best_in_file(best_key))
         return self.start_epoch
+
+    def restore_scaler(self, scaler: torch.amp.GradScaler | None, saved: dict) -> None:
+        """Continue the GradScaler's scale from the checkpoint, not from 65536 again (a restart
+        skips steps until it has halved its way back). A checkpoint from before the scaler was
+        saved, or an amp setting changed on resume, leaves one side without state: one line says so."""
+        if scaler is not None and saved:
+            scaler.load_state_dict(saved)
+        elif self.main and scaler is not None:
+            print(f"{self.dir.name}: the checkpoint holds no GradScaler state (it is older than that, or was "
+                  f"trained without fp16): the scale starts again at {scaler.get_scale():g}")
+        elif self.main and saved:
+            print(f"{self.dir.name}: the checkpoint's GradScaler state is not used (amp is no longer fp16)")
+
+    def best_in_file(self, best_key: str) -> float:
+        """The `best_key` metric best.pt records (-inf if there is no best.pt). best.pt may be newer
+        than the checkpoint; an unreadable one counts as -inf, with a warning."""
+        path = self.dir / "best.pt"
+        if not path.exists():
+            return float("-inf")
+        try:
+            value = float(checkpoints.load_file(path, "best model file")["metrics"][best_key])
+        except (ValueError, KeyError, TypeError) as e:
+            warnings.warn(f"{path}: its {best_key} cannot be read ({e}); the checkpoint's best value "
+                          f"({self.best:g}) decides whether a resumed epoch replaces it", stacklevel=3)
+            return float("-inf")
+        if math.isnan(value):
+            return float("-inf")
+        if value > self.best:
+            print(f"{self.dir.name}: best.pt ({best_key} {value:.4f}) is better than the checkpoint's best "
+                  f"({self.best:.4f}): only an epoch that beats it replaces it")
+        return value
 
     def write_config(self, stage: str, runtime: dict) -> None:
         """config.json: the resolved settings, the provenance, when and with what it (re)started."""
         if not self.main:
             return
-        record = {"stage": stage, "config": as_dict(self.cfg), "provenance": self.provenance,
+        record = {"stage": stage, "config": as_dict(self.cfg), "provenance": self.provenance, "data": self.data,
                   "started": time.strftime("%Y-%m-%d %H:%M:%S"), "resumed_after_epoch": self.start_epoch,
                   "runtime": runtime,
                   "versions": {"helpers": __version__, "torch": torch.__version__, "python": platform.python_version()}}
@@ -179,25 +232,31 @@ class Run:
             self.writer.add_scalar(tag, value, step)
 
     def end_epoch(self, epoch: int, metrics: dict, modules: dict, optimizers: dict,
-                  best_key: str, best_file) -> bool:
+                  best_key: str, best_file, scaler: torch.amp.GradScaler | None = None) -> bool:
         """Record an epoch; save best.pt if it improved and epoch_XXXX.pt when one is due.
 
         best_file: a function returning what best.pt should hold (called only on improvement).
+        scaler: the float16 GradScaler, whose state the checkpoint keeps ({} without one).
         Returns whether this epoch was the best so far.
         """
         self.history.append({"epoch": epoch, **metrics})
         if not self.main:
             return False
         improved = metrics[best_key] > self.best
-        if improved:
+        if improved:  # kept in memory until the next checkpoint: each save on Drive leaves a copy in its trash
             self.best = metrics[best_key]
-            checkpoints.save(best_file().to_dict(), self.dir / "best.pt")
+            self.pending_best = cpu_copy(best_file().to_dict())
         if epoch % self.cfg.checkpoint_every == 0 or epoch == self.cfg.epochs:
+            if self.pending_best is not None:  # first: a kill between the two leaves best.pt the newer
+                checkpoints.save(self.pending_best, self.dir / "best.pt")
+                self.pending_best = None
             path = checkpoints.save_epoch({
                 "config": as_dict(self.cfg), "provenance": self.provenance, "history": self.history,
+                "data": self.data or {},
                 "best": self.best, "rng": checkpoints.rng_state(),
                 "modules": {k: m.state_dict() for k, m in modules.items()},
                 "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
+                "scaler": scaler.state_dict() if scaler is not None else {},  # plain numbers
             }, self.dir, epoch)
             print(f"epoch {epoch}: checkpoint {path}")
             if self.cfg.keep_checkpoints:  # older epoch files: only this run's own, newest first
@@ -217,15 +276,26 @@ class Run:
             self.lock.release()
 
 
-def open_run(cfg: TrainConfig, root, network: str, dist: Distributed | None) -> Run:
+def cpu_copy(value):
+    """`value` with every tensor copied to the CPU (state dicts share the training weights' storage)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {k: cpu_copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(cpu_copy(v) for v in value)
+    return value
+
+
+def open_run(cfg: TrainConfig, root, network: str, dist: Distributed | None, data: dict | None = None) -> Run:
     """The Run of this process: the main rank locks and checks the folder first, the others
     then only read it; an error on the main rank stops every rank with the same message."""
     if dist is None:
-        return Run(cfg, root, network)
+        return Run(cfg, root, network, data=data)
     run, error = None, None
     if dist.main:
         try:
-            run = Run(cfg, root, network)
+            run = Run(cfg, root, network, data=data)
         except Exception as e:  # noqa: BLE001 (re-raised on every rank below)
             error = e
     message = [None if error is None else f"{type(error).__name__}: {error}"]
@@ -234,7 +304,7 @@ def open_run(cfg: TrainConfig, root, network: str, dist: Distributed | None) -> 
         raise error
     if message[0] is not None:
         raise RuntimeError(f"the main training process stopped: {message[0]}")
-    return run if dist.main else Run(cfg, root, network, main=False)
+    return run if dist.main else Run(cfg, root, network, main=False, data=data)
 
 
 class Stage:
@@ -334,10 +404,11 @@ def fit(stage: Stage, run_root=None) -> Run:
     cfg.check()
     dist = distributed()
     init_distributed(dist)
-    with open_run(cfg, run_root, stage.name, dist) as run:  # the main rank locks the folder until the end
+    data = data_record(stage.data_root)  # the dataset and split it trains on: a resume on others is refused
+    with open_run(cfg, run_root, stage.name, dist, data) as run:  # the main rank locks the folder until the end
         seed_everything(cfg.seed)
         run.provenance = stage.build(run.provenance or None)
-        start = run.restore(stage.modules, stage.optimizers)
+        start = run.restore(stage.modules, stage.optimizers, stage.precision.scaler, stage.best_key)
         stage.distribute(dist)
         dataset = stage.dataset()
         loader, sampler = run_loader(dataset, cfg, dist, stage.device)
@@ -370,6 +441,6 @@ def fit(stage: Stage, run_root=None) -> Run:
                 metrics = {**metrics, **stage.validate(epoch, run), "seconds": time.time() - t0}
                 print(stage.summary(epoch, metrics))
             run.end_epoch(epoch, metrics, stage.modules, stage.optimizers, stage.best_key,
-                          lambda: stage.best_file(epoch, metrics, run))
+                          lambda: stage.best_file(epoch, metrics, run), stage.precision.scaler)
             barrier()  # the other ranks wait for validation and the checkpoint
     return run
