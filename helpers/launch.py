@@ -76,7 +76,7 @@ def train(stage: str, config, data_root=None, checkpoint_root=None, progress: bo
         relay(proc.stdout)
     if proc.returncode != 0:
         raise RuntimeError(f"distributed training of {stage} failed (exit code {proc.returncode}); see its output above")
-    folder = Path(checkpoint_root or checkpoints.storage_root()) / cfg.run
+    folder = checkpoints.run_path(cfg.run, checkpoint_root)
     history = pd.read_csv(folder / "history.csv").to_dict("records") if (folder / "history.csv").exists() else []
     return Finished(folder, history)
 
