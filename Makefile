@@ -104,9 +104,10 @@ sweep: data
 	$(PY) -m helpers.sweep $(SWEEP) --kernel $(KERNEL)
 
 # What the project rebuilds on its own: the sample dataset (only if it is a build of
-# helpers.sample_data holding nothing else), the nbval scratch folder and pytest's cache.
+# helpers.sample_data holding nothing else), the nbval scratch folder, the training data
+# cache (helpers.data_cache) and pytest's cache.
 # Your runs (runs/<time>/, runs/bench-*/) and checkpoints (drive_checkpoints/) are kept.
 clean:
 	@if [ -d data/sample ]; then $(PY) -m helpers.sample_data --remove --out data/sample; fi
-	rm -rf $(NBVAL_WORK) .pytest_cache
+	rm -rf $(NBVAL_WORK) runs/cache .pytest_cache
 	@echo "kept: runs/ (your run outputs) and drive_checkpoints/ (trained checkpoints); delete them yourself if you mean to"

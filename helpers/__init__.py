@@ -24,7 +24,8 @@ Networks and training:
     models         the smp U-Nets and the PatchGAN discriminator, encoder weights
     devices        the device, mixed precision, loader workers, DDP ranks
     launch         training in one process or several (DDP through torchrun), scripts and notebooks
-    torch_data     the PyTorch dataset (input, truth, mask)
+    torch_data     the PyTorch datasets (input, truth, mask; damaged crops for the inpainter)
+    data_cache     decoded, resized training images cached once on local disk (memory-mapped)
     training       the training skeleton every network shares (resume, loop, checkpoints)
     mask_training  the mask model's stage (notebook 03)
     inpainter_training  the learned inpainter's stage (notebook 04)

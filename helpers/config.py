@@ -128,6 +128,8 @@ class MaskConfig(TrainConfig):
     weight_decay: float = setting(1e-4, recipe=True)
     threshold: float = setting(0.5, inference=True, help="P(lost) above which a pixel is lost")
     val_limit: int = setting(500, resume=FREE, help="validate on the first N validation images (0: all)")
+    cache: bool = setting(True, resume=FREE, help="decode and resize the training images once into a disk cache, "
+                                                  "reused by every epoch and run (helpers.data_cache)")
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,8 @@ class GanConfig(TrainConfig):
                         help="validate with flip test-time augmentation (inference then does the same)")
     ema: float = setting(0.99, recipe=True, help="exponential moving average of the generator (decay per step; 0: off)")
     val_limit: int = setting(300, resume=FREE, help="validate on the first N validation images (0: all)")
+    cache: bool = setting(True, resume=FREE, help="decode and resize the training images once into a disk cache, "
+                                                  "reused by every epoch and run (helpers.data_cache)")
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from .hue import hue_correlation_loss
 from .images import save_png
 from .masking import predict_mask
 from .metrics import WEIGHTS, ImageScore, UndefinedScore, hue_error_summary, hue_errors, score_image
-from .devices import Precision, prepare_input, prepare_module
+from .devices import Precision, loader_workers, prepare_input, prepare_module
 from .models import PatchDiscriminator, build_network
 from .pipeline_file import GeneratorSpec, MaskSpec, PipelineFile, load_inpainter, load_mask
 from .restore import colourise, generator_input
@@ -218,7 +218,8 @@ class GanStage(Stage):
 
     def dataset(self):
         return RestorationDataset(self.train_rows, size=self.cfg.image_size, augment=True, prefill=self.cfg.prefill,
-                                  seed=self.cfg.seed)
+                                  seed=self.cfg.seed, cache=self.cfg.cache,
+                                  workers=loader_workers(self.cfg.num_workers), progress=self.progress)
 
     def prepare_validation(self) -> None:
         self.val_items = validation_set(self.val_rows, self.mask_model, self.mask_file.mask, self.progress)

@@ -19,7 +19,7 @@ from .config import MaskConfig, as_dict
 from .dacon_data import data_dir, load_pair, lost_region_mask
 from .images import read_gray, save_png
 from .masking import iou_dice, mask_probability, predict_mask, snap_radius, snap_to_fill
-from .devices import prepare_input
+from .devices import loader_workers, prepare_input
 from .models import build_network
 from .pipeline_file import MaskFile, MaskSpec, arch_of
 from .splits import read_split
@@ -64,7 +64,9 @@ class MaskStage(OneNetworkStage):
                         state_dict=state_dict)
 
     def dataset(self):
-        return RestorationDataset(self.train_rows, size=self.cfg.image_size, augment=True, seed=self.cfg.seed)
+        return RestorationDataset(self.train_rows, size=self.cfg.image_size, augment=True, seed=self.cfg.seed,
+                                  cache=self.cfg.cache, workers=loader_workers(self.cfg.num_workers),
+                                  progress=self.progress)
 
     def train_step(self, batch: dict, epoch: int) -> dict:
         x, target = prepare_input(batch["input"], self.device), batch["mask"].to(self.device, non_blocking=True)

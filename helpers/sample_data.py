@@ -2,6 +2,8 @@
 
     python -m helpers.sample_data [--out data/sample] [--train 400] [--test 40] [--seed 0]
     python -m helpers.sample_data --remove [--out data/sample]   (what `make clean` runs)
+    python -m helpers.sample_data --out data/dacon-size --train 29603 --test 100 --zip data/open.zip
+                                  (DACON's size, and its open.zip: about 15 GB each)
 
 Each image is a random square crop of one photo (random scale and position,
 random horizontal flip) resized to 512x512; its truth is that crop in RGB, its
@@ -12,8 +14,10 @@ photos of data/photos_extra join the training sources (never the test ones), so 
 test split depends on data/photos alone.
 
 The build is deterministic for a seed (each image has its own random stream, so
-the worker count does not matter), writes into a temporary folder and renames it
-into place at the end: an interrupted build never leaves half a dataset behind.
+the worker count does not matter), writes into a hidden folder beside --out and renames
+it into place at the end: an interrupted build never leaves half a dataset behind. That
+folder (.<name>.partial) logs every finished image, so running the same command again
+after a kill resumes where it stopped; other settings start it afresh.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ import shutil
 import sys
 import tempfile
 import time
+import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -37,7 +42,7 @@ from tqdm.auto import tqdm
 
 from . import EXTRA_PHOTOS_DIR, PHOTOS_DIR, SAMPLE_DIR
 from .damage import apply_damage, sample_damage
-from .files import TEMP_NAME, pid_alive
+from .files import TEMP_NAME, atomic_write, pid_alive, remove_stale_temps
 from .images import open_image, save_png, to_gray
 from .splits import SPLIT_FILES
 
@@ -242,20 +247,25 @@ def build(out: str | os.PathLike = SAMPLE_DIR, n_train: int = 400, n_test: int =
     sources["train"] = sources["train"] + extra
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_builds(out.parent, out.name)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
-    (tmp / BUILDING).write_text(str(os.getpid()))
+    tmp, done = _partial(out, config)
     tasks = []
     for split, count in (("train", n_train), ("test", n_test)):
         srcs = sources[split]
         tasks += [(str(tmp), split, i, count, str(srcs[i % len(srcs)]), seed) for i in range(count)]
+    todo = [t for t in tasks if image_name(t[1], t[2], t[3]) not in done.get(t[1], {})]
+    if done:
+        print(f"resuming the build in {tmp}: {len(tasks) - len(todo)} of {len(tasks)} images done earlier")
 
     t0 = time.perf_counter()
     workers = workers or min(os.cpu_count() or 1, 8)
     try:
-        with ProcessPoolExecutor(workers) as pool:
-            rows = list(tqdm(pool.map(make_example, tasks, chunksize=8), total=len(tasks),
-                             desc="building sample dataset", disable=not progress))
-        meta = pd.DataFrame(rows)
+        with ProcessPoolExecutor(workers) as pool, open(tmp / ROWS_LOG, "a") as log:
+            for row in tqdm(pool.map(make_example, todo, chunksize=8), total=len(tasks), initial=len(tasks) - len(todo),
+                            desc="building sample dataset", disable=not progress):
+                log.write(json.dumps(row) + "\n")  # after its files: a logged image is complete
+                log.flush()
+                done.setdefault(row["split"], {})[row["name"]] = row
+        meta = pd.DataFrame([done[t[1]][image_name(t[1], t[2], t[3])] for t in tasks])  # in task order
         train, test = meta[meta.split == "train"], meta[meta.split == "test"]
         train[["input_image_path", "gt_image_path"]].to_csv(tmp / "train.csv", index=False)
         test[["input_image_path"]].to_csv(tmp / "test.csv", index=False)
@@ -264,7 +274,8 @@ def build(out: str | os.PathLike = SAMPLE_DIR, n_train: int = 400, n_test: int =
         (tmp / "build.json").write_text(json.dumps(
             {"builder": BUILDER, "config": config, "seconds": round(seconds, 2),
              "test_sources": [p.name for p in sources["test"]]}, indent=2))
-        (tmp / BUILDING).unlink()
+        for name in (ROWS_LOG, PARTIAL_CONFIG, BUILDING):
+            (tmp / name).unlink()
         _check_target(out)  # again: something may have appeared there while we built
         if out.exists():  # an earlier build of ours (or an empty folder): swap in the new one
             old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
@@ -274,11 +285,68 @@ def build(out: str | os.PathLike = SAMPLE_DIR, n_train: int = 400, n_test: int =
             shutil.rmtree(old)
         else:
             tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    print(f"built {out} in {seconds:.1f} s with {workers} worker(s)")
+    finally:  # on failure the partial folder stays: the same command resumes it
+        marker = tmp / BUILDING
+        if marker.exists() and marker.read_text() == str(os.getpid()):
+            marker.write_text("")  # not running any more: the next build may take it over
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    print(f"built {out} in {seconds:.1f} s with {workers} worker(s): {len(tasks)} images, {size / 1e9:.2f} GB")
     return out
+
+
+ROWS_LOG = "rows.jsonl"  # a partial build's finished images, one JSON row each
+PARTIAL_CONFIG = "build-config.json"  # the settings a partial build was started with
+
+
+def _partial(out: Path, config: dict) -> tuple[Path, dict]:
+    """The hidden folder this build writes into, and the images it holds already ({split: {name: row}}):
+    a killed build with the same settings is resumed, one with other settings started afresh."""
+    tmp = out.parent / f".{out.name}.partial"
+    done: dict = {}
+    if tmp.exists():
+        try:
+            owner = (tmp / BUILDING).read_text().strip()
+        except OSError:  # no marker: not a folder of ours, so never deleted
+            raise BuildError(f"{tmp}: exists but is not a partial build of this builder; move it away") from None
+        if owner and pid_alive(int(owner)):
+            raise BuildError(f"{tmp}: another build (process {owner}) is writing this dataset; wait for it")
+        try:
+            same = json.loads((tmp / PARTIAL_CONFIG).read_text()) == config
+        except (OSError, ValueError):
+            same = False
+        if same:
+            for folder in IMAGE_FOLDERS:  # the killed workers' half-written images
+                remove_stale_temps(tmp / folder)
+            for line in (tmp / ROWS_LOG).read_text().splitlines() if (tmp / ROWS_LOG).is_file() else []:
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    continue  # the line a kill cut short: that image is built again
+                done.setdefault(row["split"], {})[row["name"]] = row
+        else:
+            shutil.rmtree(tmp)
+    tmp.mkdir(exist_ok=True)
+    (tmp / BUILDING).write_text(str(os.getpid()))
+    (tmp / PARTIAL_CONFIG).write_text(json.dumps(config))
+    return tmp, done
+
+
+def write_zip(folder: str | os.PathLike, archive: str | os.PathLike, progress: bool = True) -> Path:
+    """`folder` as DACON ships it: one zip of its CSVs and image folders (PNGs stored as they are),
+    written to a temporary name and renamed when complete."""
+    folder, archive = Path(folder), Path(archive)
+    members = [p for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(".")
+               and p.name not in ("build.json", *SPLIT_FILES)]
+    total = sum(p.stat().st_size for p in members)
+
+    def write(tmp):
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as zf, \
+                tqdm(total=total, unit="B", unit_scale=True, desc=f"zipping {archive.name}", disable=not progress) as bar:
+            for p in members:
+                zf.write(p, str(p.relative_to(folder)))
+                bar.update(p.stat().st_size)
+
+    return atomic_write(archive, write)
 
 
 def summarize(meta: pd.DataFrame) -> str:
@@ -311,6 +379,7 @@ def main(argv=None) -> int:
     ap.add_argument("--test-frac", type=float, default=0.15, help="share of photos kept for test")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    ap.add_argument("--zip", default=None, help="also write the build as one zip, as DACON ships open.zip")
     ap.add_argument("--remove", action="store_true",
                     help="delete the build in --out instead (only a build of this builder holding nothing else)")
     args = ap.parse_args(argv)
@@ -328,6 +397,8 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(summarize(pd.read_csv(out / "meta.csv")))
+    if args.zip:
+        print(f"written {write_zip(out, args.zip)}")
     return 0
 
 

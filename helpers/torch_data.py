@@ -1,4 +1,6 @@
-"""PyTorch dataset over DACON-format rows: gray input, colour truth and lost-region mask."""
+"""PyTorch datasets over DACON-format rows: gray input, colour truth and lost-region mask
+(RestorationDataset, decoded once into a disk cache with cache=True: helpers.data_cache),
+and damaged crops drawn on the fly for the inpainter (InpaintingCrops)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +11,8 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from .dacon_data import IMAGE_SIZE, lost_region_mask
+from . import data_cache
+from .dacon_data import IMAGE_SIZE, fingerprint, lost_region_mask
 from .images import read_gray, read_rgb
 from .inpaint import telea
 
@@ -33,31 +36,67 @@ class RestorationDataset(Dataset):
     """
 
     def __init__(self, rows: pd.DataFrame, size: int = 256, augment: bool = False, with_gt: bool = True,
-                 prefill: bool = False, seed: int = 0):
+                 prefill: bool = False, seed: int = 0, cache: bool = False, workers: int = 0, progress: bool = True):
         self.inputs = list(rows["input_image_path_abs"])
         self.gts = list(rows["gt_image_path_abs"]) if with_gt else None
         self.size, self.augment, self.prefill, self.seed = size, augment, prefill, seed
         if prefill and not with_gt:
             raise ValueError("prefill needs the truth images (the lost region comes from them)")
+        self.cache_files = self.build_cache(workers, progress) if cache else None
+        self._arrays: dict | None = None  # opened lazily, in each loader worker
 
     def __len__(self) -> int:
         return len(self.inputs)
 
-    def __getitem__(self, index: int) -> dict:
-        epoch, i = divmod(index, len(self))
+    def shapes(self) -> dict[str, tuple]:
+        s = self.size
+        shapes = {"input": (1, s, s)}
+        if self.gts is not None:
+            shapes.update(gt=(3, s, s), mask=(1, s, s))
+        if self.prefill:
+            shapes["base"] = (1, s, s)
+        return shapes
+
+    def build_cache(self, workers: int, progress: bool) -> dict | None:
+        """The cache of these rows at this size (built now if missing; None when it does not fit)."""
+        root = Path(self.inputs[0]).parent.parent
+        names = [str(Path(p).relative_to(root)) for p in self.inputs]
+        key = data_cache.cache_key(fingerprint(root), names, self.size,
+                                   {"gt": self.gts is not None, "prefill": self.prefill})
+        return data_cache.cached(key) or data_cache.build(key, len(self), self.shapes(), self.decode, workers,
+                                                           progress, f"training images at {self.size} px")
+
+    def decode(self, i: int) -> dict[str, np.ndarray]:
+        """Item i's uint8 arrays (channels first), from its PNG files."""
         inp = read_gray(self.inputs[i], IMAGE_SIZE)
-        item = {"name": Path(self.inputs[i]).name}
         arrays = {"input": _resize(inp, self.size, Image.Resampling.BILINEAR)[None]}
         if self.gts is not None:
             gt = read_rgb(self.gts[i], IMAGE_SIZE)
             mask = lost_region_mask(inp, gt).astype(np.uint8) * 255
             arrays["gt"] = _resize(gt, self.size, Image.Resampling.BILINEAR).transpose(2, 0, 1)
             arrays["mask"] = _resize(mask, self.size, Image.Resampling.NEAREST)[None]
-        small = arrays["input"][0]
-        arrays["base"] = (telea(small, arrays["mask"][0] > 0, grow=1) if self.prefill else small)[None]
+        if self.prefill:
+            arrays["base"] = telea(arrays["input"][0], arrays["mask"][0] > 0, grow=1)[None]
+        return arrays
+
+    def arrays(self, i: int) -> dict[str, np.ndarray]:
+        if self.cache_files is None:
+            return self.decode(i)
+        if self._arrays is None:
+            self._arrays = data_cache.open_arrays(self.cache_files)
+        return {k: a[i] for k, a in self._arrays.items()}
+
+    def __getstate__(self) -> dict:  # loader workers open the memory maps themselves
+        return {**self.__dict__, "_arrays": None}
+
+    def __getitem__(self, index: int) -> dict:
+        epoch, i = divmod(index, len(self))
+        arrays = self.arrays(i)
+        arrays.setdefault("base", arrays["input"])
+        item = {"name": Path(self.inputs[i]).name}
         flip = self.augment and bool(np.random.default_rng([self.seed, epoch, i]).random() < 0.5)
         for k, a in arrays.items():
-            t = torch.from_numpy(np.array(a)).float() / 255.0  # a copy: PIL arrays are read-only
+            t = torch.from_numpy(np.array(a)).float() / 255.0  # a copy: PIL arrays and memory maps are read-only
             item[k] = t.flip(-1) if flip else t
         return item
 

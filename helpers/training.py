@@ -410,7 +410,11 @@ def fit(stage: Stage, run_root=None) -> Run:
         run.provenance = stage.build(run.provenance or None)
         start = run.restore(stage.modules, stage.optimizers, stage.precision.scaler, stage.best_key)
         stage.distribute(dist)
+        if dist and not dist.main:
+            barrier()  # the main rank builds the data cache (helpers.data_cache) alone, first
         dataset = stage.dataset()
+        if dist and dist.main:
+            barrier()
         loader, sampler = run_loader(dataset, cfg, dist, stage.device)
         run.write_config(stage.name, {"device": str(stage.device), "precision": stage.precision.describe(),
                                       "processes": dist.world if dist else 1, "loader_workers": loader.num_workers})

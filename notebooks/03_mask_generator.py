@@ -100,6 +100,8 @@ LR = 0.001  # @param {type:"number"}
 WEIGHT_DECAY = 0.0001  # @param {type:"number"}
 # @markdown THRESHOLD: P(lost) above which a pixel is lost
 THRESHOLD = 0.5  # @param {type:"number"}
+# @markdown CACHE: decode and resize the training images once into a disk cache, reused by every epoch and run (helpers.data_cache)
+CACHE = True  # @param {type:"boolean"}
 # @markdown N_EXAMPLES: best and worst images to show
 N_EXAMPLES = 3  # @param {type:"integer"}
 

@@ -143,6 +143,8 @@ HUE_WEIGHT = 0.0  # @param {type:"number"}
 TTA = False  # @param {type:"boolean"}
 # @markdown EMA: exponential moving average of the generator (decay per step; 0: off)
 EMA = 0.99  # @param {type:"number"}
+# @markdown CACHE: decode and resize the training images once into a disk cache, reused by every epoch and run (helpers.data_cache)
+CACHE = True  # @param {type:"boolean"}
 
 # %%
 import matplotlib.pyplot as plt

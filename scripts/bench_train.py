@@ -3,8 +3,9 @@
     python scripts/bench_train.py [--out runs/bench-train-<time>] [--steps 5] [--loader-batches 30]
 
 Measured here (on a GPU too, when there is one):
-    loader     images/s the GAN's data loader delivers (read, resize, Telea prefill) at 256
-               and 512 px, with the worker count the training would use
+    loader     images/s the GAN's data loader delivers at 256 and 512 px with 1 and 2 workers,
+               decoding every PNG (read, resize, Telea prefill) and from the disk cache
+               (helpers.data_cache, what training uses); the inpainter's crops drawn on the fly
     GAN step   images/s of one full pix2pix update (generator = the default resnet34 U-Net
                as notebook 05 defaults it, PatchGAN) at 256 and 512 px, in float32 and under autocast
                (bf16 on a CPU that has it)
@@ -14,7 +15,8 @@ The series time for DACON's data (23,683 training and 5,920 validation images af
 the split) is then estimated for each platform (PLATFORMS: Colab's T4 and A100, Kaggle's
 2x T4) as the larger of two times: FLOPs / a sustained throughput per card (SUSTAINED: a
 conservative share of the card's dense fp16/bf16 tensor peak) and images / the data
-loader's rate, taken as this machine's rate per loader worker times the workers the
+loaders' rate (cached for the mask model and the GAN, the crops for the inpainter), taken
+as this machine's rate per loader worker times the workers the
 training would start on that platform's CPU cores (helpers.devices.loader_workers; this
 assumes their cores are about as fast as these). The table says "estimated". On a GPU the
 script also gives the series time for that GPU from its own measured GAN step (the mask
@@ -41,7 +43,7 @@ from helpers.gan_training import start_from_gray, train_step
 from helpers.models import PatchDiscriminator, build_unet
 from helpers.splits import read_split, split_dir, write_split
 from helpers.tables import to_markdown
-from helpers.torch_data import RestorationDataset
+from helpers.torch_data import InpaintingCrops, RestorationDataset
 from helpers.training import EpochSampler
 
 TRAIN_IMAGES, VAL_IMAGES = 23_683, 5_920  # DACON's 29,603 training pairs after notebook 02's 20 % split
@@ -60,14 +62,29 @@ def platform_workers(gpus: int, cores: int) -> int:
     return gpus * max(1, min(8, cores // gpus - 1))
 
 
-def loader_rate(size: int, batches: int) -> float:
-    """Images/s of the GAN's training loader at `size` px (prefill on)."""
+def loader_rate(size: int, batches: int, workers: int, cache: bool) -> float:
+    """Images/s of the GAN's training loader at `size` px (prefill on), decoding every PNG or
+    reading the disk cache (helpers.data_cache; built first, outside the timing)."""
     root = data_dir()
     if not (split_dir(root) / "train_split.csv").exists():
         write_split(root)
-    ds = RestorationDataset(read_split(root, "train_split.csv"), size=size, augment=True, prefill=True)
+    ds = RestorationDataset(read_split(root, "train_split.csv"), size=size, augment=True, prefill=True,
+                            cache=cache, workers=loader_workers(-1))
+    return timed(ds, batches, workers)
+
+
+def inpainter_rate(batches: int, workers: int) -> float:
+    """Images/s of the inpainter's loader: damaged crops of notebook 04's default size drawn on the fly."""
+    root = data_dir()
+    cfg = InpainterConfig()
+    truths = list(read_split(root, "train_split.csv").gt_image_path_abs)
+    return timed(InpaintingCrops(truths, [], cfg.crop_size, 8 * (batches + 1), seed=0), batches, workers)
+
+
+def timed(ds, batches: int, workers: int) -> float:
+    """Images/s of a loader over ds (batches of 8, within one epoch), after its workers started."""
     sampler = EpochSampler(len(ds), 0)
-    loader = torch.utils.data.DataLoader(ds, batch_size=8, sampler=sampler, num_workers=loader_workers(-1))
+    loader = torch.utils.data.DataLoader(ds, batch_size=8, sampler=sampler, num_workers=workers)
     it = iter(loader)
     next(it)  # workers start
     t0, n = time.perf_counter(), 0
@@ -148,13 +165,15 @@ def _row(platform: str, stage: str, compute_h: float, loader_h: float, how: str)
             "bound": "compute" if compute_h >= loader_h else "data loader", "how": how}
 
 
-def series_estimate(flops: dict, loader_img_s_per_worker: float) -> pd.DataFrame:
+def series_estimate(flops: dict, loader_img_s_per_worker) -> pd.DataFrame:
     """Hours of the default series on the full data per platform (estimated from FLOPs and
-    the loader's measured rate per worker)."""
+    the loaders' measured rate per worker: one number for every stage, or {stage: rate})."""
     rows = []
     for platform, (card, gpus, cores) in PLATFORMS.items():
-        loader = loader_img_s_per_worker * platform_workers(gpus, cores)
         for stage, (f, images) in series_work(flops).items():
+            per_worker = (loader_img_s_per_worker[stage] if isinstance(loader_img_s_per_worker, dict)
+                          else loader_img_s_per_worker)
+            loader = per_worker * platform_workers(gpus, cores)
             rows.append(_row(platform, stage, f / (SUSTAINED[card] * gpus) / 3600, images / loader / 3600,
                              "estimated"))
     return pd.DataFrame(rows)
@@ -179,22 +198,34 @@ def main(argv=None) -> int:
     out = Path(args.out or REPO_ROOT / "runs" / time.strftime("bench-train-%Y%m%d-%H%M%S"))
     dev = device()
     amp = "bf16" if dev.type == "cpu" else "auto"
-    rows = []
+    rows, rates = [], {}
     for size in (256, 512):
-        rate = loader_rate(size, args.loader_batches)
-        rows.append({"what": f"loader {size} px ({loader_workers(-1)} workers)", "device": "cpu", "img_per_s": rate})
-        print(rows[-1], flush=True)
+        for cache in (False, True):
+            for workers in (1, 2):
+                rate = loader_rate(size, args.loader_batches, workers, cache)
+                rates[size, cache, workers] = rate
+                rows.append({"what": f"loader {size} px, {'cached' if cache else 'decoded'}, {workers} worker(s)",
+                             "device": "cpu", "img_per_s": rate})
+                print(rows[-1], flush=True)
         for setting in ("off", amp):
             rate = gan_step_rate(size, setting, args.steps, args.batch, dev)
             label = Precision(setting, dev).describe()
             rows.append({"what": f"GAN step {size} px, {label}", "device": str(dev), "img_per_s": rate})
+            rates[size, setting] = rate
             print(rows[-1], flush=True)
+    for workers in (1, 2):
+        rates["inpainter", workers] = inpainter_rate(args.loader_batches, workers)
+        rows.append({"what": f"inpainter crops {InpainterConfig().crop_size} px, {workers} worker(s)",
+                     "device": "cpu", "img_per_s": rates["inpainter", workers]})
+        print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
     flops = flops_per_image(256)
-    loader_256 = table.img_per_s[0]
-    estimate = series_estimate(flops, loader_256 / max(1, loader_workers(-1)))
+    # per worker: the 1-worker rates (the mask model's loader is the GAN's without the prefill)
+    cached_256 = rates[256, True, 1]
+    per_worker = {"03 mask model": cached_256, "04 inpainter": rates["inpainter", 1], "05 GAN": cached_256}
+    estimate = series_estimate(flops, per_worker)
     if dev.type == "cuda":  # this GPU's own numbers: the autocast GAN step at 256 px
-        estimate = pd.concat([estimate, series_measured(flops, table.img_per_s[2], loader_256,
+        estimate = pd.concat([estimate, series_measured(flops, rates[256, amp], cached_256 * loader_workers(-1),
                                                         torch.cuda.get_device_name(dev))], ignore_index=True)
     total = estimate.groupby("platform", sort=False).hours.sum().round(1).to_dict()
     record = {"device": str(dev), "throughput": rows, "flops_per_training_image_256px": flops,

@@ -1,6 +1,8 @@
+import atexit
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -8,6 +10,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # for reference_score
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # offline: fail an ImageNet download at once, not after retries
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# training datasets cache their decoded images (helpers.data_cache): in this run's temp folder, not runs/
+if "DACON_CACHE_DIR" not in os.environ:
+    os.environ["DACON_CACHE_DIR"] = tempfile.mkdtemp(prefix="dacon-cache-")
+    atexit.register(shutil.rmtree, os.environ["DACON_CACHE_DIR"], True)
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")  # this process draws off screen; the notebooks' kernels keep their inline figures

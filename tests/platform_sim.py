@@ -126,7 +126,8 @@ class Platform:
         self.outputs = tmp / "executed"  # the executed notebooks, as the user sees them
         self.outputs.mkdir(parents=True)
         self.base_env = {k: v for k, v in os.environ.items()
-                         if k not in ("DATA_DIR", "CHECKPOINT_ROOT", "WORK_DIR", "PYTHONPATH", "DACON_ZIP")}
+                         if k not in ("DATA_DIR", "CHECKPOINT_ROOT", "WORK_DIR", "PYTHONPATH", "DACON_ZIP",
+                                      "DACON_CACHE_DIR")}
         self.base_env.update(DACON_SIMULATED_ROOT=str(self.root), PYTHONDONTWRITEBYTECODE="1",
                              HF_HUB_OFFLINE="1", MPLBACKEND="module://matplotlib_inline.backend_inline")
 

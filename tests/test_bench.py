@@ -16,7 +16,7 @@ def test_bench_scores_and_times_every_contender(split_dataset, tmp_path, monkeyp
     out = tmp_path / "bench"
     assert bench.main(["--epochs", "1", "--size", "64", "--mask-epochs", "1", "--mask-size", "128",
                        "--inpainter-epochs", "1", "--inpainter-samples", "16", "--inpainter-crop", "64",
-                       "--out", str(out), "--no-memory"]) == 0
+                       "--out", str(out), "--no-memory", "--compare-images", "3"]) == 0
     result = json.loads((out / "bench.json").read_text())
     rows = {r["contender"]: r for r in result["rows"]}
     shipped = [f"shipped model {v}" for v, path in SHIPPED.items() if path.exists()]

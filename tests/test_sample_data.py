@@ -92,3 +92,35 @@ def test_failed_build_leaves_nothing_half_written(tmp_path):
               workers=1, progress=False)
     assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["photos"]
+
+
+def test_a_killed_build_resumes_to_the_same_dataset(small_dataset, tmp_path):
+    """DACON's size takes a while to build: killed mid-way, the same command carries on from the
+    images it logged and ends with the dataset an uninterrupted build writes; a zip like open.zip."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import zipfile
+
+    from helpers.sample_data import write_zip
+    out = tmp_path / "ds"
+    log = tmp_path / ".ds.partial" / "rows.jsonl"
+    cmd = [sys.executable, "-m", "helpers.sample_data", "--out", str(out), "--train", str(SMALL["n_train"]),
+           "--test", str(SMALL["n_test"]), "--seed", str(SMALL["seed"]), "--workers", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while not (log.is_file() and len(log.read_text().splitlines()) >= 5) and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not out.exists() and 5 <= len(log.read_text().splitlines()) < SMALL["n_train"] + SMALL["n_test"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "resuming the build" in res.stdout
+    assert _digest(out) == _digest(small_dataset)
+    assert not (tmp_path / ".ds.partial").exists()
+    archive = write_zip(out, tmp_path / "open.zip", progress=False)
+    names = zipfile.ZipFile(archive).namelist()
+    assert "train.csv" in names and "test_input/TEST_000.png" in names and "build.json" not in names

@@ -1,0 +1,92 @@
+"""The training images' disk cache (helpers.data_cache): the same items as decoding, built once,
+rebuilt for other data, skipped with a message when the disk is too small."""
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import data_cache
+from helpers.dacon_data import _fingerprint
+from helpers.splits import read_split
+from helpers.torch_data import RestorationDataset
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("DACON_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def items(ds, indices):
+    return [ds[i] for i in indices]
+
+
+def same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) if torch.is_tensor(a[k]) else a[k] == b[k]
+                                        for k in a)
+
+
+@pytest.mark.parametrize("prefill", [False, True])
+def test_cached_items_equal_decoded_ones(split_dataset, cache_dir, prefill):
+    rows = read_split(split_dataset, "train_split.csv")
+    plain = RestorationDataset(rows, size=64, augment=True, prefill=prefill, seed=3)
+    cached = RestorationDataset(rows, size=64, augment=True, prefill=prefill, seed=3, cache=True, progress=False)
+    assert cached.cache_files is not None and plain.cache_files is None
+    n = len(rows)
+    indices = [0, 1, n - 1, n, n + 5, 3 * n + 2]  # several epochs: the flips follow (seed, epoch, item)
+    assert all(same(a, b) for a, b in zip(items(plain, indices), items(cached, indices)))
+    loader = torch.utils.data.DataLoader(cached, batch_size=4, num_workers=1)  # memory maps opened in the worker
+    batch = next(iter(loader))
+    assert torch.equal(batch["input"], torch.stack([plain[i]["input"] for i in range(4)]))
+
+
+def test_a_cache_is_built_once_and_reused(split_dataset, cache_dir, monkeypatch):
+    rows = read_split(split_dataset, "train_split.csv")
+    first = RestorationDataset(rows, size=64, cache=True, progress=False)
+    stamps = {p: p.stat().st_mtime_ns for p in first.cache_files.values()}
+    monkeypatch.setattr(data_cache, "build", lambda *a, **k: pytest.fail("rebuilt an existing cache"))
+    again = RestorationDataset(rows, size=64, cache=True, progress=False)
+    assert again.cache_files == first.cache_files
+    assert {p: p.stat().st_mtime_ns for p in again.cache_files.values()} == stamps
+    assert data_cache.cache_key("f", ["a"], 64, {}) != data_cache.cache_key("f", ["a"], 128, {})  # per size
+
+
+def test_changed_images_make_a_new_cache(split_dataset, cache_dir, tmp_path):
+    copy = shutil.copytree(split_dataset, tmp_path / "copy")
+    rows = read_split(copy, "train_split.csv")
+    before = RestorationDataset(rows, size=64, cache=True, progress=False)
+    victim = copy / rows.gt_image_path.iloc[0]
+    other = copy / rows.gt_image_path.iloc[1]
+    shutil.copyfile(other, victim)  # the user replaced a truth image
+    _fingerprint.cache_clear()  # (a new process would not have it cached)
+    after = RestorationDataset(rows, size=64, cache=True, progress=False)
+    assert after.cache_files["gt"] != before.cache_files["gt"]
+    assert np.array_equal(np.load(after.cache_files["gt"])[0], np.load(after.cache_files["gt"])[1])
+
+
+def test_no_room_means_decoding_with_a_message(split_dataset, cache_dir, monkeypatch, capsys):
+    rows = read_split(split_dataset, "train_split.csv")
+    monkeypatch.setattr(data_cache.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**10, 10**10, 10**9))
+    ds = RestorationDataset(rows, size=64, cache=True, progress=False)
+    out = capsys.readouterr().out
+    assert ds.cache_files is None and "not caching" in out and "GB free" in out
+    assert not any(cache_dir.iterdir())
+    assert same(ds[0], RestorationDataset(rows, size=64)[0])
+
+
+def test_a_killed_builds_folder_is_removed_by_the_next_build(split_dataset, cache_dir):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    leftover = cache_dir / ".somekey.tmp-abc"
+    leftover.mkdir(parents=True)
+    (leftover / data_cache.BUILDING).write_text(dead)
+    (leftover / "gt.npy").write_bytes(b"\0" * 1000)
+    foreign = cache_dir / ".user.tmp-keep"  # no builder's mark: not ours
+    foreign.mkdir()
+    RestorationDataset(read_split(split_dataset, "train_split.csv"), size=64, cache=True, progress=False)
+    assert not leftover.exists() and foreign.exists()
+    assert os.listdir(cache_dir)
