@@ -123,7 +123,10 @@ def _items(item, n: int, workers: int):
             yield i, item(i)
         return
     import torch
-    loader = torch.utils.data.DataLoader(_Indexed(item, n), batch_size=None, num_workers=workers)
+    # its own generator: a loader draws its workers' seed from the global RNG otherwise, and a
+    # cache built (or found) before training would change the run's random numbers
+    loader = torch.utils.data.DataLoader(_Indexed(item, n), batch_size=None, num_workers=workers,
+                                         generator=torch.Generator())
     yield from loader
 
 

@@ -90,3 +90,11 @@ def test_a_killed_builds_folder_is_removed_by_the_next_build(split_dataset, cach
     RestorationDataset(read_split(split_dataset, "train_split.csv"), size=64, cache=True, progress=False)
     assert not leftover.exists() and foreign.exists()
     assert os.listdir(cache_dir)
+
+
+def test_building_a_cache_leaves_the_random_numbers_of_training_alone(split_dataset, cache_dir):
+    """A run whose cache exists already must draw the numbers one that builds it draws."""
+    rows = read_split(split_dataset, "train_split.csv")
+    torch.manual_seed(0)
+    RestorationDataset(rows, size=64, prefill=True, cache=True, workers=1, progress=False)
+    assert torch.equal(torch.rand(3), torch.manual_seed(0) and torch.rand(3))
