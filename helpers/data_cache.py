@@ -28,7 +28,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import REPO_ROOT, runtime
-from .files import pid_alive
+from .files import remove_killed_folders
 
 FREE_MARGIN = 2 * 1024 ** 3  # bytes a cache build leaves free on its disk (checkpoints, the OS)
 VERSION = 1  # bump when what an item's arrays hold changes
@@ -107,13 +107,7 @@ BUILDING = ".building"  # in a cache being built: the builder's process id
 
 def remove_killed_builds(root: Path) -> None:
     """Temporary cache folders whose builder no longer runs (killed mid-build): gigabytes otherwise."""
-    for p in root.glob(".*.tmp-*"):
-        try:
-            pid = int((p / BUILDING).read_text())
-        except (OSError, ValueError):
-            continue  # not ours, or finished: leave it
-        if not pid_alive(pid):
-            shutil.rmtree(p, ignore_errors=True)
+    remove_killed_folders(root, ".*.tmp-*", BUILDING)
 
 
 def _items(item, n: int, workers: int):

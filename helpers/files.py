@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import re
 import socket
 import tempfile
@@ -112,6 +113,19 @@ def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
             p.unlink(missing_ok=True)
             removed.append(p)
     return removed
+
+
+def remove_killed_folders(parent: Path, pattern: str, marker: str) -> None:
+    """Delete the temporary folders parent.glob(pattern) whose writer, named by the process id
+    in their file `marker`, no longer runs; a folder without a readable marker is not ours
+    and is left alone."""
+    for p in Path(parent).glob(pattern):
+        try:
+            pid = int((p / marker).read_text())
+        except (OSError, ValueError):
+            continue
+        if not pid_alive(pid):
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def ensure_writable(folder: str | os.PathLike, what: str = "folder") -> Path:

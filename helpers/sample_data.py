@@ -42,7 +42,7 @@ from tqdm.auto import tqdm
 
 from . import EXTRA_PHOTOS_DIR, PHOTOS_DIR, SAMPLE_DIR
 from .damage import apply_damage, sample_damage
-from .files import TEMP_NAME, atomic_write, pid_alive, remove_stale_temps
+from .files import TEMP_NAME, atomic_write, pid_alive, remove_killed_folders, remove_stale_temps
 from .images import open_image, save_png, to_gray
 from .splits import SPLIT_FILES
 
@@ -195,14 +195,7 @@ def _check_target(out: Path) -> None:
 
 def _remove_stale_builds(parent: Path, name: str) -> None:
     """Temporary build folders of killed earlier builds (their pid no longer runs)."""
-    for p in parent.glob(f".{name}.tmp-*"):
-        marker = p / BUILDING
-        try:
-            pid = int(marker.read_text())
-        except (OSError, ValueError):
-            continue  # not one of ours, or not readable: leave it
-        if not pid_alive(pid):
-            shutil.rmtree(p, ignore_errors=True)
+    remove_killed_folders(parent, f".{name}.tmp-*", BUILDING)
 
 
 def remove_build(out: str | os.PathLike = SAMPLE_DIR) -> bool:
