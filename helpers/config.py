@@ -86,6 +86,8 @@ class TrainConfig:
     checkpoint_every: int = setting(3, resume=FREE, help="epochs between checkpoints")
     keep_checkpoints: int = setting(2, resume=FREE, help="newest epoch checkpoints kept (besides best.pt); 0: all")
     val_limit: int = setting(0, resume=FREE, help="validate on the first N validation images (0: all)")
+    steps_per_epoch: int = setting(0, resume=FREE, help="stop each epoch after this many steps (0: a whole pass); "
+                                                       "a quick check of a new dataset, or a bounded run at scale")
     num_workers: int = setting(-1, resume=FREE, help="data-loader workers (-1: one per CPU core but one, at most 8)")
     amp: str = setting("auto", resume=FREE, choices=("auto", "bf16", "fp16", "off"),
                        help='mixed precision: "auto" (bf16 or fp16 on a GPU, off on the CPU), "bf16", "fp16" or "off"')
@@ -106,8 +108,8 @@ class TrainConfig:
             choices = f.metadata.get("choices")
             if choices is not None and getattr(self, f.name) not in choices:
                 raise ConfigError(f"{f.name} must be one of {choices}, got {getattr(self, f.name)!r}")
-        if self.keep_checkpoints < 0 or self.processes < 0 or self.num_workers < -1:
-            raise ConfigError("keep_checkpoints and processes must be >= 0, num_workers >= -1")
+        if min(self.keep_checkpoints, self.processes, self.steps_per_epoch) < 0 or self.num_workers < -1:
+            raise ConfigError("keep_checkpoints, processes and steps_per_epoch must be >= 0, num_workers >= -1")
         if self.image_size % 32:
             raise ConfigError(f"image_size must be a multiple of 32 (U-Net strides), got {self.image_size}")
 
@@ -154,6 +156,8 @@ class InpainterConfig(TrainConfig):
     ssim_weight: float = setting(1.0, recipe=True, help="loss = L1 + this x (1 - SSIM), inside the region")
     extra_photos: str = setting("", help="a folder of colour photos to draw crops from too (empty: the training split only)")
     val_limit: int = setting(500, resume=FREE, help="validate on the first N validation images (0: all)")
+    cache: bool = setting(True, resume=FREE, help="decode the training truths' gray once into a disk cache, reused by "
+                                                  "every epoch and run (helpers.data_cache)")
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from .models import PatchDiscriminator, build_network
 from .pipeline_file import GeneratorSpec, MaskSpec, PipelineFile, load_inpainter, load_mask
 from .restore import colourise, generator_input
 from .splits import read_split
-from .torch_data import RestorationDataset
+from .torch_data import RestorationDataset, on_device
 from .training import Run, Stage, wrap_ddp
 
 
@@ -121,7 +121,7 @@ def train_step(G, D, opt_g, opt_d, batch: dict, cfg: GanConfig, adversarial: boo
     Returns detached losses (no host sync).
     """
     dev = next(G.parameters()).device
-    gray, mask, gt, base = (batch[k].to(dev, non_blocking=True) for k in ("input", "mask", "gt", "base"))
+    gray, mask, gt, base = on_device(batch, dev, ("input", "mask", "gt", "base"))
     cond = prepare_input(generator_input(base, mask, cfg.mask_input), dev)
     with precision.autocast():
         raw = G(cond).float()

@@ -24,12 +24,12 @@ from .dacon_data import data_dir, load_pair, lost_region_mask
 from .images import to_gray
 from .inpaint import learned_fill, telea
 from .metrics import masked_ssim_score
-from .devices import prepare_input
+from .devices import loader_workers, prepare_input
 from .models import build_network
 from .pipeline_file import InpainterFile, NetworkSpec, arch_of
 from .sample_data import PHOTO_EXTS
 from .splits import read_split
-from .torch_data import InpaintingCrops
+from .torch_data import InpaintingCrops, on_device
 from .training import OneNetworkStage, Run
 
 SSIM_WINDOW = 7  # the score's SSIM window
@@ -93,7 +93,8 @@ class InpainterStage(OneNetworkStage):
 
     def dataset(self):
         return InpaintingCrops(list(self.train_rows.gt_image_path_abs), self.extra, self.cfg.crop_size,
-                               self.cfg.samples_per_epoch, self.cfg.seed)
+                               self.cfg.samples_per_epoch, self.cfg.seed, cache=self.cfg.cache,
+                               workers=loader_workers(self.cfg.num_workers), progress=self.progress)
 
     def prepare_validation(self) -> None:
         """The validation images with their true regions, and Telea's M on them (the baseline)."""
@@ -107,7 +108,7 @@ class InpainterStage(OneNetworkStage):
         self.telea_m = float(np.mean(telea_m))
 
     def train_step(self, batch: dict, epoch: int) -> dict:
-        x, mask, target = (batch[k].to(self.device, non_blocking=True) for k in ("input", "mask", "target"))
+        x, mask, target = on_device(batch, self.device, ("input", "mask", "target"))
         with self.precision.autocast():
             correction = self.trained(prepare_input(torch.cat([x, mask], dim=1), self.device))
         pred = (x + correction.float()).clamp(0, 1)

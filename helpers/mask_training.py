@@ -23,7 +23,7 @@ from .devices import loader_workers, prepare_input
 from .models import build_network
 from .pipeline_file import MaskFile, MaskSpec, arch_of
 from .splits import read_split
-from .torch_data import RestorationDataset
+from .torch_data import RestorationDataset, on_device
 from .training import OneNetworkStage, Run
 
 
@@ -69,7 +69,8 @@ class MaskStage(OneNetworkStage):
                                   progress=self.progress)
 
     def train_step(self, batch: dict, epoch: int) -> dict:
-        x, target = prepare_input(batch["input"], self.device), batch["mask"].to(self.device, non_blocking=True)
+        gray, target = on_device(batch, self.device, ("input", "mask"))
+        x = prepare_input(gray, self.device)
         with self.precision.autocast():
             logits = self.trained(x)
         loss = F.binary_cross_entropy_with_logits(logits.float(), target)

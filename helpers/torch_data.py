@@ -24,11 +24,12 @@ def _resize(a: np.ndarray, size: int, resample) -> np.ndarray:
 
 
 class RestorationDataset(Dataset):
-    """Items {'input': (1,S,S), 'base': (1,S,S), 'gt': (3,S,S), 'mask': (1,S,S), 'name'}; pixels in [0, 1].
+    """Items {'input': (1,S,S), 'base': (1,S,S), 'gt': (3,S,S), 'mask': (1,S,S), 'flip', 'name'}: uint8
+    images, turned into float [0, 1] and flipped where 'flip' says by on_device (in the training step).
 
     `rows` come from helpers.dacon_data.read_csv (the *_abs columns). Images are
     checked (mode, 512x512) as they are read, so a bad file fails by name. The mask
-    is the score's: input != PIL-gray(truth). augment=True flips left-right at random,
+    is the score's: input != PIL-gray(truth). augment=True draws left-right flips at random,
     decided by (seed, epoch, item): an index i stands for item i % len and epoch i // len
     (helpers.training.EpochSampler), so workers and resumed runs agree.
     'base' is what the generator is shown: the input, or with prefill=True the input
@@ -93,12 +94,21 @@ class RestorationDataset(Dataset):
         epoch, i = divmod(index, len(self))
         arrays = self.arrays(i)
         arrays.setdefault("base", arrays["input"])
-        item = {"name": Path(self.inputs[i]).name}
         flip = self.augment and bool(np.random.default_rng([self.seed, epoch, i]).random() < 0.5)
-        for k, a in arrays.items():
-            t = torch.from_numpy(np.array(a)).float() / 255.0  # a copy: PIL arrays and memory maps are read-only
-            item[k] = t.flip(-1) if flip else t
-        return item
+        # uint8, unflipped: on_device converts and flips after the transfer (a quarter of float32's bytes)
+        item = {k: torch.from_numpy(np.array(a)) for k, a in arrays.items()}  # a copy: memory maps are read-only
+        return {**item, "flip": torch.tensor(flip), "name": Path(self.inputs[i]).name}
+
+
+def on_device(batch: dict, dev: torch.device, keys) -> list[torch.Tensor]:
+    """The batch's uint8 images `keys` as float [0, 1] on `dev`, each item mirrored left-right where
+    its 'flip' says: the augmentation runs after the cache and the transfer, on the GPU where there is one."""
+    flip = batch["flip"].to(dev, non_blocking=True).view(-1, 1, 1, 1)
+    out = []
+    for k in keys:
+        x = batch[k].to(dev, non_blocking=True).float().div_(255)
+        out.append(torch.where(flip, x.flip(-1), x))
+    return out
 
 
 class InpaintingCrops(Dataset):
@@ -112,27 +122,49 @@ class InpaintingCrops(Dataset):
     (helpers.training.EpochSampler).
     """
 
-    def __init__(self, truths: list[str], extra_photos: list[str], crop: int, samples: int, seed: int):
+    def __init__(self, truths: list[str], extra_photos: list[str], crop: int, samples: int, seed: int,
+                 cache: bool = False, workers: int = 0, progress: bool = True):
         self.truths, self.extra, self.crop, self.samples, self.seed = truths, extra_photos, crop, samples, seed
         if not truths and not extra_photos:
             raise ValueError("no images to draw damaged crops from")
+        # the truths' gray decoded once (the damage, Telea and the crop are drawn anew for every item)
+        self.cache_files = self.build_cache(workers, progress) if cache and truths else None
+        self._arrays: dict | None = None
 
     def __len__(self) -> int:
         return self.samples
 
-    def _image(self, rng: np.random.Generator) -> np.ndarray:
+    def build_cache(self, workers: int, progress: bool) -> dict | None:
+        root = Path(self.truths[0]).parent.parent
+        names = [str(Path(p).relative_to(root)) for p in self.truths]
+        key = data_cache.cache_key(fingerprint(root), names, IMAGE_SIZE[0], {"gray_truth": True})
+        return data_cache.cached(key) or data_cache.build(key, len(self.truths), {"gray": IMAGE_SIZE}, self.decode,
+                                                           workers, progress, "training truths in gray")
+
+    def decode(self, k: int) -> dict[str, np.ndarray]:
+        from .images import to_gray
+        return {"gray": to_gray(read_rgb(self.truths[k], IMAGE_SIZE))}
+
+    def __getstate__(self) -> dict:  # loader workers open the memory maps themselves
+        return {**self.__dict__, "_arrays": None}
+
+    def _gray(self, rng: np.random.Generator) -> np.ndarray:
         k = int(rng.integers(len(self.truths) + len(self.extra)))
-        if k < len(self.truths):
-            return read_rgb(self.truths[k], IMAGE_SIZE)
-        from .sample_data import load_photo, random_crop
-        return random_crop(load_photo(self.extra[k - len(self.truths)]), rng)[0]
+        if k >= len(self.truths):
+            from .images import to_gray
+            from .sample_data import load_photo, random_crop
+            return to_gray(random_crop(load_photo(self.extra[k - len(self.truths)]), rng)[0])
+        if self.cache_files is None:
+            return self.decode(k)["gray"]
+        if self._arrays is None:
+            self._arrays = data_cache.open_arrays(self.cache_files)
+        return np.array(self._arrays["gray"][k])
 
     def __getitem__(self, index: int) -> dict:
         from .damage import apply_damage, sample_damage
-        from .images import to_gray
         epoch, i = divmod(index, self.samples)
         rng = np.random.default_rng([self.seed, epoch, i])
-        gray = to_gray(self._image(rng))
+        gray = self._gray(rng)
         damage = sample_damage(rng, IMAGE_SIZE[0])
         mask = damage.mask
         prefill = telea(apply_damage(gray, damage), mask)
@@ -142,6 +174,6 @@ class InpaintingCrops(Dataset):
         cx = int(np.clip(rng.integers(xs.min(), xs.max() + 1) - c // 2, 0, gray.shape[1] - c))
         window = (slice(cy, cy + c), slice(cx, cx + c))
         arrays = {"input": prefill[window], "mask": mask[window].astype(np.uint8) * 255, "target": gray[window]}
-        flip = bool(rng.random() < 0.5)
-        return {k: torch.from_numpy(np.ascontiguousarray(a[:, ::-1] if flip else a)).float()[None] / 255.0
-                for k, a in arrays.items()}
+        flip = bool(rng.random() < 0.5)  # applied by on_device, like RestorationDataset's
+        return {**{k: torch.from_numpy(np.ascontiguousarray(a))[None] for k, a in arrays.items()},
+                "flip": torch.tensor(flip)}

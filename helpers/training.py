@@ -73,29 +73,33 @@ class EpochSampler(Sampler):
 
     Datasets take `index % n` as the item and `index // n` as the epoch, so their random
     augmentation follows (seed, epoch, item) whatever the worker or process. Call
-    set_epoch before each epoch.
+    set_epoch before each epoch. limit > 0: each rank takes only the first `limit` items of
+    its share (a bounded epoch: a different random subset every epoch).
     """
 
-    def __init__(self, n: int, seed: int, dist: Distributed | None = None):
-        self.n, self.seed, self.epoch = n, seed, 0
+    def __init__(self, n: int, seed: int, dist: Distributed | None = None, limit: int = 0):
+        self.n, self.seed, self.epoch, self.limit = n, seed, 0, limit
         self.rank, self.world = (dist.rank, dist.world) if dist else (0, 1)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def __len__(self) -> int:
+    def share(self) -> int:
         return -(-self.n // self.world)
+
+    def __len__(self) -> int:
+        return min(self.share(), self.limit) if self.limit else self.share()
 
     def __iter__(self):
         order = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 100_003 + self.epoch))
         order = order.tolist()
-        order += order[: len(self) * self.world - self.n]  # every rank the same number of items
-        return iter([self.epoch * self.n + i for i in order[self.rank::self.world]])
+        order += order[: self.share() * self.world - self.n]  # every rank the same number of items
+        return iter([self.epoch * self.n + i for i in order[self.rank::self.world][:len(self)]])
 
 
 def run_loader(dataset: Dataset, cfg: TrainConfig, dist: Distributed | None, dev: torch.device):
     """The run's one loader and its sampler."""
-    sampler = EpochSampler(len(dataset), cfg.seed, dist)
+    sampler = EpochSampler(len(dataset), cfg.seed, dist, cfg.steps_per_epoch * cfg.batch_size)
     workers = loader_workers(cfg.num_workers)
     loader = DataLoader(dataset, batch_size=cfg.batch_size, sampler=sampler, num_workers=workers,
                         drop_last=len(sampler) > cfg.batch_size, pin_memory=dev.type == "cuda",

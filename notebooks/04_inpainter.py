@@ -92,6 +92,8 @@ CHECKPOINT_EVERY = 3  # @param {type:"integer"}
 KEEP_CHECKPOINTS = 2  # @param {type:"integer"}
 # @markdown VAL_LIMIT: validate on the first N validation images (0: all)
 VAL_LIMIT = 500  # @param {type:"integer"}
+# @markdown STEPS_PER_EPOCH: stop each epoch after this many steps (0: a whole pass); a quick check of a new dataset, or a bounded run at scale
+STEPS_PER_EPOCH = 0  # @param {type:"integer"}
 # @markdown NUM_WORKERS: data-loader workers (-1: one per CPU core but one, at most 8)
 NUM_WORKERS = -1  # @param {type:"integer"}
 # @markdown AMP: mixed precision: "auto" (bf16 or fp16 on a GPU, off on the CPU), "bf16", "fp16" or "off"
@@ -110,6 +112,8 @@ WEIGHT_DECAY = 0.0001  # @param {type:"number"}
 SSIM_WEIGHT = 1.0  # @param {type:"number"}
 # @markdown EXTRA_PHOTOS: a folder of colour photos to draw crops from too (empty: the training split only)
 EXTRA_PHOTOS = ""  # @param {type:"string"}
+# @markdown CACHE: decode the training truths' gray once into a disk cache, reused by every epoch and run (helpers.data_cache)
+CACHE = True  # @param {type:"boolean"}
 # @markdown N_EXAMPLES: best and worst images to show
 N_EXAMPLES = 3  # @param {type:"integer"}
 

@@ -105,6 +105,8 @@ CHECKPOINT_EVERY = 3  # @param {type:"integer"}
 KEEP_CHECKPOINTS = 2  # @param {type:"integer"}
 # @markdown VAL_LIMIT: validate on the first N validation images (0: all)
 VAL_LIMIT = 300  # @param {type:"integer"}
+# @markdown STEPS_PER_EPOCH: stop each epoch after this many steps (0: a whole pass); a quick check of a new dataset, or a bounded run at scale
+STEPS_PER_EPOCH = 0  # @param {type:"integer"}
 # @markdown NUM_WORKERS: data-loader workers (-1: one per CPU core but one, at most 8)
 NUM_WORKERS = -1  # @param {type:"integer"}
 # @markdown AMP: mixed precision: "auto" (bf16 or fp16 on a GPU, off on the CPU), "bf16", "fp16" or "off"

@@ -68,15 +68,16 @@ def bare_stage(cls, cfg: TrainConfig) -> Stage:
 
 
 def random_batch(stage: Stage) -> dict:
-    """A tiny batch with the keys and channels the stage's train_step reads."""
+    """A tiny batch with the keys and channels the stage's train_step reads (uint8, as the loaders give it)."""
     g = torch.Generator().manual_seed(0)
-    rand = lambda ch: torch.rand(BATCH, ch, SIDE, SIDE, generator=g)
-    mask = (rand(1) > 0.7).float()
+    rand = lambda ch: torch.randint(0, 256, (BATCH, ch, SIDE, SIDE), generator=g, dtype=torch.uint8)
+    mask = (rand(1) > 180).to(torch.uint8) * 255
+    flip = torch.zeros(BATCH, dtype=torch.bool)
     if isinstance(stage, MaskStage):
-        return {"input": rand(1), "mask": mask}
+        return {"input": rand(1), "mask": mask, "flip": flip}
     if isinstance(stage, InpainterStage):
-        return {"input": rand(1), "mask": mask, "target": rand(1)}
-    return {"input": rand(1), "mask": mask, "gt": rand(3), "base": rand(1)}
+        return {"input": rand(1), "mask": mask, "target": rand(1), "flip": flip}
+    return {"input": rand(1), "mask": mask, "gt": rand(3), "base": rand(1), "flip": flip}
 
 
 def measure(stage: Stage, root: Path) -> dict:

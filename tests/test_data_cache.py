@@ -12,7 +12,7 @@ import torch
 from helpers import data_cache
 from helpers.dacon_data import _fingerprint
 from helpers.splits import read_split
-from helpers.torch_data import RestorationDataset
+from helpers.torch_data import InpaintingCrops, RestorationDataset
 
 
 @pytest.fixture
@@ -98,3 +98,13 @@ def test_building_a_cache_leaves_the_random_numbers_of_training_alone(split_data
     torch.manual_seed(0)
     RestorationDataset(rows, size=64, prefill=True, cache=True, workers=1, progress=False)
     assert torch.equal(torch.rand(3), torch.manual_seed(0) and torch.rand(3))
+
+
+def test_the_inpainters_crops_from_cached_gray_truths_equal_decoded_ones(split_dataset, cache_dir):
+    truths = list(read_split(split_dataset, "train_split.csv").gt_image_path_abs)
+    plain = InpaintingCrops(truths, [], crop=96, samples=5, seed=2)
+    cached = InpaintingCrops(truths, [], crop=96, samples=5, seed=2, cache=True, progress=False)
+    assert plain.cache_files is None and set(cached.cache_files) == {"gray"}
+    assert all(same(a, b) for a, b in zip(items(plain, [0, 4, 7, 13]), items(cached, [0, 4, 7, 13])))
+    loader = torch.utils.data.DataLoader(cached, batch_size=2, num_workers=1)
+    assert torch.equal(next(iter(loader))["target"], torch.stack([plain[i]["target"] for i in range(2)]))

@@ -32,6 +32,18 @@ def test_epoch_sampler_keeps_the_old_order_and_splits_it_between_ranks():
     assert [len(x) for x in shares] == [3, 3, 3, 3] and sorted(set(sum(shares, []))) == list(range(10))
 
 
+def test_a_bounded_epoch_takes_the_first_items_of_each_epochs_order():
+    from helpers.devices import Distributed
+    full, short = EpochSampler(10, seed=3), EpochSampler(10, seed=3, limit=4)
+    for epoch in (0, 1):
+        full.set_epoch(epoch)
+        short.set_epoch(epoch)
+        assert len(short) == 4 and list(short) == list(full)[:4]
+    shares = [list(EpochSampler(10, 3, Distributed(r, 2, r), limit=4)) for r in range(2)]
+    assert [len(x) for x in shares] == [4, 4] and not set(shares[0]) & set(shares[1])
+    assert len(EpochSampler(10, 3, limit=50)) == 10  # a limit beyond the data: a whole pass
+
+
 def test_worker_count_follows_the_cpu_count():
     assert loader_workers(3) == 3
     assert loader_workers(-1) == max(0, min(8, (os.cpu_count() or 1) - 1))

@@ -64,7 +64,8 @@ def test_inpainting_crops_are_drawn_on_the_fly_and_reproducible(small_dataset):
     ds = InpaintingCrops(truths, [], crop=96, samples=4, seed=0)
     a = ds[1]
     assert a["input"].shape == a["mask"].shape == a["target"].shape == (1, 96, 96)
-    assert 0 < a["mask"].mean() <= 1 and torch.equal(ds[1]["input"], a["input"])
+    assert a["input"].dtype == torch.uint8 and a["flip"].dtype == torch.bool
+    assert 0 < a["mask"].float().mean() <= 255 and torch.equal(ds[1]["input"], a["input"])
     assert not torch.equal(ds[1 + len(ds)]["target"], a["target"])  # item 1 of epoch 1: new crops
     inside = a["mask"] > 0
     assert torch.equal(a["input"][~inside], a["target"][~inside])  # only the region differs

@@ -11,7 +11,7 @@ from helpers import checkpoints as ckpt
 from helpers.dacon_data import read_csv
 from helpers.models import LITE0, PatchDiscriminator, build_unet
 from helpers.splits import split_rows, write_split
-from helpers.torch_data import RestorationDataset
+from helpers.torch_data import RestorationDataset, on_device
 
 
 def test_split_keeps_sources_apart_and_is_deterministic(small_dataset, tmp_path):
@@ -39,9 +39,18 @@ def test_dataset_items(small_dataset):
     rows = read_csv(small_dataset, "train.csv", ["input_image_path", "gt_image_path"])
     item = RestorationDataset(rows, size=128)[0]
     assert item["input"].shape == (1, 128, 128) and item["gt"].shape == (3, 128, 128)
-    assert item["mask"].shape == (1, 128, 128) and set(item["mask"].unique().tolist()) <= {0.0, 1.0}
-    assert 0.005 < item["mask"].mean() < 0.13
-    assert 0 <= item["gt"].min() and item["gt"].max() <= 1
+    assert item["input"].dtype == torch.uint8 and not item["flip"]  # no augmentation asked for
+    batch = torch.utils.data.default_collate([item])
+    gray, mask, gt = on_device(batch, torch.device("cpu"), ("input", "mask", "gt"))
+    assert mask.shape == (1, 1, 128, 128) and set(mask.unique().tolist()) <= {0.0, 1.0}
+    assert 0.005 < mask.mean() < 0.13
+    assert 0 <= gt.min() and gt.max() <= 1 and torch.equal(gray * 255, item["input"][None].float())
+
+
+def test_flips_are_applied_on_the_device_per_item():
+    x = torch.arange(2 * 1 * 2 * 3, dtype=torch.uint8).view(2, 1, 2, 3)
+    (out,) = on_device({"x": x, "flip": torch.tensor([False, True])}, torch.device("cpu"), ("x",))
+    assert torch.equal(out[0], x[0].float() / 255) and torch.equal(out[1], x[1].flip(-1).float() / 255)
 
 
 def test_lite0_imagenet_weights_recognise_a_cat():
