@@ -110,6 +110,8 @@ class TrainConfig:
                 raise ConfigError(f"{f.name} must be one of {choices}, got {getattr(self, f.name)!r}")
         if min(self.keep_checkpoints, self.processes, self.steps_per_epoch) < 0 or self.num_workers < -1:
             raise ConfigError("keep_checkpoints, processes and steps_per_epoch must be >= 0, num_workers >= -1")
+        if getattr(self, "crop_reuse", 1) < 1:
+            raise ConfigError(f"crop_reuse must be at least 1, got {self.crop_reuse}")
         if self.image_size % 32:
             raise ConfigError(f"image_size must be a multiple of 32 (U-Net strides), got {self.image_size}")
 
@@ -149,6 +151,9 @@ class InpainterConfig(TrainConfig):
     image_size: int = setting(512, inference=True, help="the scale it works at: 512 = full resolution")
     crop_size: int = setting(256, help="side of the training crops around each region (at full scale)")
     samples_per_epoch: int = setting(8000, help="damaged crops drawn per epoch")
+    crop_reuse: int = setting(8, help="times each damaged crop is used on average, in its 8 rotations and mirrors: "
+                                      "samples_per_epoch x epochs / this many crops are drawn once and cached (the "
+                                      "loader then only reads); 1: a new crop, with its Telea fill, for every item")
     batch_size: int = setting(16)
     epochs: int = setting(20, resume=FREE)
     lr: float = setting(1e-3, recipe=True, help="AdamW learning rate (cosine decay over the epochs)")
@@ -156,8 +161,14 @@ class InpainterConfig(TrainConfig):
     ssim_weight: float = setting(1.0, recipe=True, help="loss = L1 + this x (1 - SSIM), inside the region")
     extra_photos: str = setting("", help="a folder of colour photos to draw crops from too (empty: the training split only)")
     val_limit: int = setting(500, resume=FREE, help="validate on the first N validation images (0: all)")
-    cache: bool = setting(True, resume=FREE, help="decode the training truths' gray once into a disk cache, reused by "
-                                                  "every epoch and run (helpers.data_cache)")
+    cache: bool = setting(True, resume=FREE, help="cache the crop pool (or with CROP_REUSE = 1 the training truths' gray) "
+                                                  "on disk once, reused by every epoch and run (helpers.data_cache)")
+
+
+    def crop_pool(self) -> int:
+        """Damaged crops drawn once for the whole run (0: a new one for every item). With a longer
+        run (epochs raised on resume) the pool grows; its first crops stay the same."""
+        return 0 if self.crop_reuse <= 1 else -(-self.samples_per_epoch * self.epochs // self.crop_reuse)
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ class InpainterStage(OneNetworkStage):
 
     def dataset(self):
         return InpaintingCrops(list(self.train_rows.gt_image_path_abs), self.extra, self.cfg.crop_size,
-                               self.cfg.samples_per_epoch, self.cfg.seed, cache=self.cfg.cache,
+                               self.cfg.samples_per_epoch, self.cfg.seed, cache=self.cfg.cache, pool=self.cfg.crop_pool(),
                                workers=loader_workers(self.cfg.num_workers), progress=self.progress)
 
     def prepare_validation(self) -> None:

@@ -158,8 +158,11 @@ def unzip_once(archive: Path, dest: Path) -> Path:
     try:
         with zipfile.ZipFile(archive) as zf:
             members = zf.infolist()
-            with tqdm(total=sum(m.file_size for m in members), unit="B", unit_scale=True,
-                      desc=f"unzipping {archive.name}") as bar:
+            need, free = sum(m.file_size for m in members), shutil.disk_usage(tmp).free
+            if need > free:  # DACON's is 15.3 GB: say so now, not after minutes of unzipping
+                raise OSError(f"{archive} needs {need / 1e9:.1f} GB unzipped but {dest.parent} has "
+                              f"{free / 1e9:.1f} GB free: free some space, or set DACON_ZIP to an unzipped copy")
+            with tqdm(total=need, unit="B", unit_scale=True, desc=f"unzipping {archive.name}") as bar:
                 for m in members:
                     zf.extract(m, tmp)
                     bar.update(m.file_size)

@@ -112,34 +112,62 @@ def on_device(batch: dict, dev: torch.device, keys) -> list[torch.Tensor]:
 
 
 class InpaintingCrops(Dataset):
-    """Damaged crops drawn on the fly: {'input': Telea-prefilled gray, 'mask', 'target': true gray}, (1, C, C).
+    """Damaged crops: {'input': Telea-prefilled gray, 'mask', 'target': true gray, 'flip'}, (1, C, C) uint8.
 
-    Each item takes one image (a training truth, or a random 512 crop of an extra photo),
+    A crop takes one image (a training truth, or a random 512 crop of an extra photo),
     turns it gray as the competition did, draws one lost region on it (helpers.damage),
     prefills the region with Telea and crops `crop` pixels around the region at full
-    scale. Items depend on (seed, epoch, item) only, so a resumed run sees the same crops
-    and every epoch new ones: index i stands for item i % len in epoch i // len
-    (helpers.training.EpochSampler).
+    scale. Index i stands for item i % len in epoch i // len (helpers.training.EpochSampler)
+    and items depend on (seed, epoch, item) only, so a resumed run sees the same crops.
+    pool=0: every item is a new crop (Telea for each, in the loader workers). pool=P: P crops
+    are drawn once (cached on disk, helpers.data_cache) and each item is one of them, drawn
+    at random, in one of its 8 rotations and mirrors: the loader then only reads, and the
+    Telea work is P crops per dataset instead of one per step. With cache=True (and no
+    pool) the truths' gray is decoded once into the cache.
     """
 
+    POOL_STREAM = 2 ** 31 - 1  # the pool's crops draw from (seed, POOL_STREAM, k): never an epoch's stream
+
     def __init__(self, truths: list[str], extra_photos: list[str], crop: int, samples: int, seed: int,
-                 cache: bool = False, workers: int = 0, progress: bool = True):
+                 cache: bool = False, pool: int = 0, workers: int = 0, progress: bool = True):
         self.truths, self.extra, self.crop, self.samples, self.seed = truths, extra_photos, crop, samples, seed
+        self.pool = pool
         if not truths and not extra_photos:
             raise ValueError("no images to draw damaged crops from")
-        # the truths' gray decoded once (the damage, Telea and the crop are drawn anew for every item)
-        self.cache_files = self.build_cache(workers, progress) if cache and truths else None
         self._arrays: dict | None = None
+        self.gray_files = self.pool_files = None
+        if pool and cache:  # (uncached, or without room on disk, a pool crop is drawn again each time: the same crop)
+            self.pool_files = self.build_pool(workers, progress)
+        elif cache and truths:
+            self.gray_files = self.build_gray_cache(workers, progress)
 
     def __len__(self) -> int:
         return self.samples
 
-    def build_cache(self, workers: int, progress: bool) -> dict | None:
+    @property
+    def cache_files(self) -> dict | None:
+        return self.pool_files or self.gray_files
+
+    def _names(self) -> tuple[str, list[str]]:
+        """The dataset's fingerprint and the truths' names relative to it (what a cache key holds)."""
+        if not self.truths:
+            return "no-truths", []
         root = Path(self.truths[0]).parent.parent
-        names = [str(Path(p).relative_to(root)) for p in self.truths]
-        key = data_cache.cache_key(fingerprint(root), names, IMAGE_SIZE[0], {"gray_truth": True})
+        return fingerprint(root), [str(Path(p).relative_to(root)) for p in self.truths]
+
+    def build_gray_cache(self, workers: int, progress: bool) -> dict | None:
+        fp, names = self._names()
+        key = data_cache.cache_key(fp, names, IMAGE_SIZE[0], {"gray_truth": True})
         return data_cache.cached(key) or data_cache.build(key, len(self.truths), {"gray": IMAGE_SIZE}, self.decode,
                                                            workers, progress, "training truths in gray")
+
+    def build_pool(self, workers: int, progress: bool) -> dict | None:
+        fp, names = self._names()
+        extra = [(Path(p).name, Path(p).stat().st_size) for p in self.extra]
+        key = data_cache.cache_key(fp, names, self.crop, {"crop_pool": self.pool, "seed": self.seed, "extra": extra})
+        shapes = {k: (self.crop, self.crop) for k in ("input", "mask", "target")}
+        return data_cache.cached(key) or data_cache.build(key, self.pool, shapes, self.pool_crop, workers, progress,
+                                                           f"damaged {self.crop} px crops (Telea-prefilled)")
 
     def decode(self, k: int) -> dict[str, np.ndarray]:
         from .images import to_gray
@@ -148,22 +176,24 @@ class InpaintingCrops(Dataset):
     def __getstate__(self) -> dict:  # loader workers open the memory maps themselves
         return {**self.__dict__, "_arrays": None}
 
+    def _open(self) -> dict:
+        if self._arrays is None:
+            self._arrays = data_cache.open_arrays(self.cache_files)
+        return self._arrays
+
     def _gray(self, rng: np.random.Generator) -> np.ndarray:
         k = int(rng.integers(len(self.truths) + len(self.extra)))
         if k >= len(self.truths):
             from .images import to_gray
             from .sample_data import load_photo, random_crop
             return to_gray(random_crop(load_photo(self.extra[k - len(self.truths)]), rng)[0])
-        if self.cache_files is None:
+        if self.gray_files is None:
             return self.decode(k)["gray"]
-        if self._arrays is None:
-            self._arrays = data_cache.open_arrays(self.cache_files)
-        return np.array(self._arrays["gray"][k])
+        return np.array(self._open()["gray"][k])
 
-    def __getitem__(self, index: int) -> dict:
+    def draw(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """One damaged crop {'input', 'mask', 'target'}, (C, C) uint8, from the random stream rng."""
         from .damage import apply_damage, sample_damage
-        epoch, i = divmod(index, self.samples)
-        rng = np.random.default_rng([self.seed, epoch, i])
         gray = self._gray(rng)
         damage = sample_damage(rng, IMAGE_SIZE[0])
         mask = damage.mask
@@ -173,7 +203,22 @@ class InpaintingCrops(Dataset):
         cy = int(np.clip(rng.integers(ys.min(), ys.max() + 1) - c // 2, 0, gray.shape[0] - c))
         cx = int(np.clip(rng.integers(xs.min(), xs.max() + 1) - c // 2, 0, gray.shape[1] - c))
         window = (slice(cy, cy + c), slice(cx, cx + c))
-        arrays = {"input": prefill[window], "mask": mask[window].astype(np.uint8) * 255, "target": gray[window]}
-        flip = bool(rng.random() < 0.5)  # applied by on_device, like RestorationDataset's
+        return {"input": prefill[window], "mask": mask[window].astype(np.uint8) * 255, "target": gray[window]}
+
+    def pool_crop(self, k: int) -> dict[str, np.ndarray]:
+        """The pool's crop k (drawn, not read: what the pool's cache holds)."""
+        return self.draw(np.random.default_rng([self.seed, self.POOL_STREAM, k]))
+
+    def __getitem__(self, index: int) -> dict:
+        epoch, i = divmod(index, self.samples)
+        rng = np.random.default_rng([self.seed, epoch, i])
+        if not self.pool:
+            arrays = self.draw(rng)
+            flip = bool(rng.random() < 0.5)
+        else:
+            k, turn = int(rng.integers(self.pool)), int(rng.integers(8))
+            arrays = ({n: a[k] for n, a in self._open().items()} if self.pool_files else self.pool_crop(k))
+            arrays = {n: np.rot90(a, turn % 4) for n, a in arrays.items()}  # Telea's fill turns with its image
+            flip = turn >= 4
         return {**{k: torch.from_numpy(np.ascontiguousarray(a))[None] for k, a in arrays.items()},
-                "flip": torch.tensor(flip)}
+                "flip": torch.tensor(flip)}  # the mirror is applied by on_device, like RestorationDataset's

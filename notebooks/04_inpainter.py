@@ -105,6 +105,8 @@ SEED = 0  # @param {type:"integer"}
 CROP_SIZE = 256  # @param {type:"integer"}
 # @markdown SAMPLES_PER_EPOCH: damaged crops drawn per epoch
 SAMPLES_PER_EPOCH = 8000  # @param {type:"integer"}
+# @markdown CROP_REUSE: times each damaged crop is used on average, in its 8 rotations and mirrors: samples_per_epoch x epochs / this many crops are drawn once and cached (the loader then only reads); 1: a new crop, with its Telea fill, for every item
+CROP_REUSE = 8  # @param {type:"integer"}
 # @markdown LR: AdamW learning rate (cosine decay over the epochs)
 LR = 0.001  # @param {type:"number"}
 WEIGHT_DECAY = 0.0001  # @param {type:"number"}
@@ -112,7 +114,7 @@ WEIGHT_DECAY = 0.0001  # @param {type:"number"}
 SSIM_WEIGHT = 1.0  # @param {type:"number"}
 # @markdown EXTRA_PHOTOS: a folder of colour photos to draw crops from too (empty: the training split only)
 EXTRA_PHOTOS = ""  # @param {type:"string"}
-# @markdown CACHE: decode the training truths' gray once into a disk cache, reused by every epoch and run (helpers.data_cache)
+# @markdown CACHE: cache the crop pool (or with CROP_REUSE = 1 the training truths' gray) on disk once, reused by every epoch and run (helpers.data_cache)
 CACHE = True  # @param {type:"boolean"}
 # @markdown N_EXAMPLES: best and worst images to show
 N_EXAMPLES = 3  # @param {type:"integer"}

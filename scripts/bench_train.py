@@ -73,14 +73,19 @@ def loader_rate(size: int, batches: int, workers: int, cache: bool) -> float:
     return timed(ds, batches, workers)
 
 
-def inpainter_rate(batches: int, workers: int, cache: bool) -> float:
-    """Images/s of the inpainter's loader: damaged crops of notebook 04's default size drawn on the fly,
-    from the truths' PNGs or from their gray in the disk cache (built first, outside the timing)."""
+INPAINTER_LOADERS = {"decoded": "new crops from the truths' PNGs", "gray cached": "new crops from the cached gray",
+                     "pool": "read from the cached crop pool"}
+
+
+def inpainter_rate(batches: int, workers: int, how: str) -> float:
+    """Images/s of the inpainter's loader (notebook 04's crop size): new damaged crops drawn from the
+    truths' PNGs or from their gray in the disk cache, or crops read from the cached pool
+    (caches built first, outside the timing)."""
     root = data_dir()
     cfg = InpainterConfig()
     truths = list(read_split(root, "train_split.csv").gt_image_path_abs)
-    ds = InpaintingCrops(truths, [], cfg.crop_size, 8 * (batches + 1), seed=0, cache=cache,
-                         workers=loader_workers(-1))
+    ds = InpaintingCrops(truths, [], cfg.crop_size, 8 * (batches + 1), seed=0, cache=how != "decoded",
+                         pool=8 * batches if how == "pool" else 0, workers=loader_workers(-1))
     return timed(ds, batches, workers)
 
 
@@ -156,40 +161,48 @@ def flops_per_image(size: int) -> dict:
 
 
 def series_work(flops: dict) -> dict:
-    """Per stage of the default series on the full data: (training FLOPs, images loaded)."""
+    """Per stage of the default series on the full data: (training FLOPs, images loaded, images
+    prepared once before training: the inpainter's crop pool)."""
     mask, inp, gan = MaskConfig(), InpainterConfig(), GanConfig()
     return {
-        "03 mask model": (flops["mask"] * TRAIN_IMAGES * mask.epochs, TRAIN_IMAGES * mask.epochs),
-        "04 inpainter": (flops["inpainter"] * inp.samples_per_epoch * inp.epochs, inp.samples_per_epoch * inp.epochs),
-        "05 GAN": (flops["gan"] * TRAIN_IMAGES * gan.epochs, TRAIN_IMAGES * gan.epochs),
+        "03 mask model": (flops["mask"] * TRAIN_IMAGES * mask.epochs, TRAIN_IMAGES * mask.epochs, 0),
+        "04 inpainter": (flops["inpainter"] * inp.samples_per_epoch * inp.epochs, inp.samples_per_epoch * inp.epochs,
+                         inp.crop_pool()),
+        "05 GAN": (flops["gan"] * TRAIN_IMAGES * gan.epochs, TRAIN_IMAGES * gan.epochs, 0),
     }
 
 
-def _row(platform: str, stage: str, compute_h: float, loader_h: float, how: str) -> dict:
-    return {"platform": platform, "stage": stage, "hours": round(max(compute_h, loader_h), 2),
-            "bound": "compute" if compute_h >= loader_h else "data loader", "how": how}
+def _row(platform: str, stage: str, compute_h: float, loader_h: float, how: str, prepare_h: float = 0.0) -> dict:
+    return {"platform": platform, "stage": stage, "hours": round(prepare_h + max(compute_h, loader_h), 2),
+            "bound": "compute" if compute_h >= loader_h else "data loader",
+            "prepared_once_h": round(prepare_h, 2), "how": how}
 
 
-def series_estimate(flops: dict, loader_img_s_per_worker) -> pd.DataFrame:
-    """Hours of the default series on the full data per platform (estimated from FLOPs and
-    the loaders' measured rate per worker: one number for every stage, or {stage: rate})."""
+def series_estimate(flops: dict, loader_img_s_per_worker: dict, prepare_img_s_per_worker: dict) -> pd.DataFrame:
+    """Hours of the default series on the full data per platform, estimated from FLOPs and the
+    loaders' measured rates per worker ({stage: images/s}); a stage's hours are the larger of
+    its compute and its loading, plus what it prepares once before training (the crop pool,
+    at prepare_img_s_per_worker[stage] per worker)."""
     rows = []
     for platform, (card, gpus, cores) in PLATFORMS.items():
-        for stage, (f, images) in series_work(flops).items():
-            per_worker = (loader_img_s_per_worker[stage] if isinstance(loader_img_s_per_worker, dict)
-                          else loader_img_s_per_worker)
-            loader = per_worker * platform_workers(gpus, cores)
-            rows.append(_row(platform, stage, f / (SUSTAINED[card] * gpus) / 3600, images / loader / 3600,
-                             "estimated"))
+        workers = platform_workers(gpus, cores)
+        for stage, (f, images, once) in series_work(flops).items():
+            prepare_h = once / (prepare_img_s_per_worker.get(stage, 1.0) * workers) / 3600 if once else 0.0
+            rows.append(_row(platform, stage, f / (SUSTAINED[card] * gpus) / 3600,
+                             images / (loader_img_s_per_worker[stage] * workers) / 3600, "estimated", prepare_h))
     return pd.DataFrame(rows)
 
 
-def series_measured(flops: dict, gan_img_s: float, loader_img_s: float, name: str) -> pd.DataFrame:
+def series_measured(flops: dict, gan_img_s: float, loader_img_s: dict, prepare_img_s: dict, workers: int,
+                    name: str) -> pd.DataFrame:
     """Hours of the default series on this GPU from its measured GAN step rate (the other
-    stages at the same FLOP rate) and this machine's loader."""
+    stages at the same FLOP rate) and this machine's loaders with `workers` workers."""
     flop_rate = gan_img_s * flops["gan"]
-    rows = [_row(name, stage, f / flop_rate / 3600, images / loader_img_s / 3600, "measured")
-            for stage, (f, images) in series_work(flops).items()]
+    rows = []
+    for stage, (f, images, once) in series_work(flops).items():
+        prepare_h = once / (prepare_img_s[stage] * workers) / 3600 if once else 0.0
+        rows.append(_row(name, stage, f / flop_rate / 3600, images / (loader_img_s[stage] * workers) / 3600,
+                         "measured", prepare_h))
     return pd.DataFrame(rows)
 
 
@@ -218,22 +231,23 @@ def main(argv=None) -> int:
             rows.append({"what": f"GAN step {size} px, {label}", "device": str(dev), "img_per_s": rate})
             rates[size, setting] = rate
             print(rows[-1], flush=True)
-    for cache in (False, True):
+    for how in ("decoded", "gray cached", "pool"):
         for workers in (1, 2):
-            rates["inpainter", cache, workers] = inpainter_rate(args.loader_batches, workers, cache)
-            rows.append({"what": f"inpainter crops {InpainterConfig().crop_size} px, "
-                                 f"{'gray truths cached' if cache else 'decoded'}, {workers} worker(s)",
-                         "device": "cpu", "img_per_s": rates["inpainter", cache, workers]})
+            rates["inpainter", how, workers] = inpainter_rate(args.loader_batches, workers, how)
+            rows.append({"what": f"inpainter crops {InpainterConfig().crop_size} px, {INPAINTER_LOADERS[how]}, "
+                                 f"{workers} worker(s)", "device": "cpu", "img_per_s": rates["inpainter", how, workers]})
             print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
     flops = flops_per_image(256)
     # per worker: the 1-worker rates (the mask model's loader is the GAN's without the prefill)
     cached_256 = rates[256, True, 1]
-    per_worker = {"03 mask model": cached_256, "04 inpainter": rates["inpainter", True, 1], "05 GAN": cached_256}
-    estimate = series_estimate(flops, per_worker)
+    per_worker = {"03 mask model": cached_256, "04 inpainter": rates["inpainter", "pool", 1], "05 GAN": cached_256}
+    prepare = {"04 inpainter": rates["inpainter", "gray cached", 1]}  # drawing the pool's crops once
+    estimate = series_estimate(flops, per_worker, prepare)
     if dev.type == "cuda":  # this GPU's own numbers: the autocast GAN step at 256 px
-        estimate = pd.concat([estimate, series_measured(flops, rates[256, amp], cached_256 * loader_workers(-1),
-                                                        torch.cuda.get_device_name(dev))], ignore_index=True)
+        estimate = pd.concat([estimate, series_measured(flops, rates[256, amp], per_worker, prepare,
+                                                        max(1, loader_workers(-1)), torch.cuda.get_device_name(dev))],
+                             ignore_index=True)
     total = estimate.groupby("platform", sort=False).hours.sum().round(1).to_dict()
     record = {"device": str(dev), "throughput": rows, "flops_per_training_image_256px": flops,
               "sustained_flops_assumed": SUSTAINED, "platforms": PLATFORMS, "series_estimate": estimate.to_dict("records"),

@@ -48,7 +48,8 @@ INFERENCE_LEVERS = [  # tried on the best recipe's final model without retrainin
     ("region luma kept from the Telea fill", dict(region_luma="base")),
 ]
 LAST = 3  # epochs averaged for the criterion
-INPAINTER_BUDGET = dict(epochs=4, samples_per_epoch=600, crop_size=256, num_workers=1, checkpoint_every=4)
+INPAINTER_BUDGET = dict(epochs=4, samples_per_epoch=600, crop_size=256, num_workers=1, checkpoint_every=4,
+                        crop_reuse=1)
 
 
 RECIPE_FIELDS = field_names(GanConfig, "recipe")

@@ -11,8 +11,8 @@
    03-05 over the full training split for a bounded number of steps (STEPS_PER_EPOCH,
    notebooks/params/scale/), validating on VAL_LIMIT images, 06 on every test input,
    ending in a validated submission.zip;
-4. writes a table per step: wall time, peak memory (the resident memory of the whole
-   process tree, kernel and loader workers together, sampled every 0.2 s) and the disk
+4. writes a table per step: wall time, peak memory (the proportional set size, PSS, of the
+   whole process tree, kernel and loader workers together, sampled every second) and the disk
    each wrote (staged data, caches, run folders with their checkpoints and TensorBoard
    events, the executed notebook), into <out>/<time>/scale.md and .json.
 
@@ -67,7 +67,7 @@ class PeakMemory:
     proportional set sizes (PSS), so pages that forked loader workers share with the kernel
     count once, not once per process as summed RSS would."""
 
-    def __init__(self, pid: int, every: float = 0.5):
+    def __init__(self, pid: int, every: float = 1.0):
         self.proc, self.every, self.peak = psutil.Process(pid), every, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)

@@ -108,3 +108,24 @@ def test_the_inpainters_crops_from_cached_gray_truths_equal_decoded_ones(split_d
     assert all(same(a, b) for a, b in zip(items(plain, [0, 4, 7, 13]), items(cached, [0, 4, 7, 13])))
     loader = torch.utils.data.DataLoader(cached, batch_size=2, num_workers=1)
     assert torch.equal(next(iter(loader))["target"], torch.stack([plain[i]["target"] for i in range(2)]))
+
+
+def test_a_crop_pool_is_drawn_once_and_each_item_is_a_turned_or_mirrored_pool_crop(split_dataset, cache_dir):
+    truths = list(read_split(split_dataset, "train_split.csv").gt_image_path_abs)
+    cached = InpaintingCrops(truths, [], crop=64, samples=6, seed=1, cache=True, pool=3, progress=False)
+    drawn = InpaintingCrops(truths, [], crop=64, samples=6, seed=1, cache=False, pool=3)
+    assert set(cached.cache_files) == {"input", "mask", "target"} and drawn.cache_files is None
+    crops = [drawn.pool_crop(k) for k in range(3)]
+    variants = {k: [np.rot90(c["target"], t) for t in range(4)] for k, c in enumerate(crops)}
+    for index in (0, 5, 6, 17):  # several epochs
+        a, b = cached[index], drawn[index]
+        assert same(a, b)  # the same pool crop, whether read from the cache or drawn again
+        target = a["target"][0].numpy()  # turned in the worker; the mirror ('flip') comes on the device
+        assert any(np.array_equal(target, v) for vs in variants.values() for v in vs)
+    assert sum(not same(cached[i], cached[0]) for i in range(1, 6)) > 0  # not one crop over and over
+
+
+def test_the_crop_pool_follows_the_settings():
+    from helpers.config import InpainterConfig
+    assert InpainterConfig(samples_per_epoch=100, epochs=4, crop_reuse=8).crop_pool() == 50
+    assert InpainterConfig(crop_reuse=1).crop_pool() == 0

@@ -142,6 +142,16 @@ def test_colab_stages_open_zip_once_to_local_disk(small_dataset, tmp_path, monke
     assert not list((tmp_path / "content" / "data").glob(".*tmp*"))
 
 
+def test_staging_a_zip_larger_than_the_free_disk_says_so_first(small_dataset, tmp_path, monkeypatch):
+    archive = tmp_path / "open.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(small_dataset / "train.csv", "open/train.csv")
+    monkeypatch.setattr(runtime.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**9, 10**9, 10))
+    with pytest.raises(OSError, match=r"needs .* GB unzipped but .* GB free"):
+        runtime.unzip_once(archive, tmp_path / "staged")
+    assert not (tmp_path / "staged").exists() and not list(tmp_path.glob(".staged.tmp*"))
+
+
 def test_prepare_on_kaggle_finds_the_input_and_sets_the_locations(small_dataset, tmp_path, monkeypatch):
     kaggle = tmp_path / "kaggle"
     shutil.copytree(small_dataset, kaggle / "input" / "dacon-236420" / "open")
