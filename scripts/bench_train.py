@@ -258,7 +258,8 @@ def main(argv=None) -> int:
     md = (to_markdown(table.round(2)) + "\n\nTraining FLOPs per image at 256 px: "
           + ", ".join(f"{k} {v / 1e9:.1f} GFLOP" for k, v in flops.items())
           + "\n\n" + to_markdown(estimate) + f"\n\nDefault series, hours in all: {total}\n")
-    atomic_write(out / "bench_train.md", lambda tmp: Path(tmp).write_text(md))
+    for path in (out / "bench_train.md", REPO_ROOT / "docs" / "bench_train.md"):  # docs/: the latest
+        atomic_write(path, lambda tmp: Path(tmp).write_text(md))
     print(md)
     print(f"== written: {out}")
     return 0

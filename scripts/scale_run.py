@@ -14,7 +14,7 @@
 4. writes a table per step: wall time, peak memory (the proportional set size, PSS, of the
    whole process tree, kernel and loader workers together, sampled every second) and the disk
    each wrote (staged data, caches, run folders with their checkpoints and TensorBoard
-   events, the executed notebook), into <out>/<time>/scale.md and .json.
+   events, the executed notebook), into <out>/<time>/scale.md and .json, and docs/scale.md.
 
 Disk: about 15 GB for the build, 15 GB for open.zip, 15 GB staged, and the caches (about
 10 GB at the scale parameters). The run needs no GPU; on a 2-core CPU it takes about an hour
@@ -187,7 +187,8 @@ def main(argv=None) -> int:
     md = (f"Series at DACON's size ({args.train} training pairs, {args.test} test inputs) on {os.cpu_count()} "
           f"CPU cores, commit {record_json['commit']}; wall time in minutes, memory and disk written in MB "
           "(1 MB = 10^6 bytes).\n\n" + to_markdown(table.astype(object).where(table.notna(), ""), digits=1) + "\n")
-    atomic_write(here / "scale.md", lambda tmp: Path(tmp).write_text(md))
+    for path in (here / "scale.md", REPO / "docs" / "scale.md"):  # docs/: the latest, for the README to point at
+        atomic_write(path, lambda tmp: Path(tmp).write_text(md))
     print(md)
     print(f"== written: {here}; submission {'written' if submission.is_file() else 'MISSING'}: {submission}")
     return 0 if submission.is_file() else 1
