@@ -64,7 +64,7 @@ def cached(key: str) -> dict[str, Path] | None:
 
 def build(key: str, n: int, shapes: dict[str, tuple], item, workers: int = 0, progress: bool = True,
           what: str = "training images") -> dict[str, Path] | None:
-    """Fill one (n, *shape) uint8 array per name with item(i) -> {name: array}, in a temporary
+    """Write one (n, *shape) uint8 array per name from item(i) -> {name: array}, in a temporary
     folder renamed into place when complete; None (nothing written) when the disk is too small.
     item runs in `workers` processes (a torch DataLoader) when workers > 0."""
     root = cache_root()
@@ -80,15 +80,24 @@ def build(key: str, n: int, shapes: dict[str, tuple], item, workers: int = 0, pr
     tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{key}.tmp-"))
     (tmp / BUILDING).write_text(str(os.getpid()))
     try:
-        arrays = {name: np.lib.format.open_memmap(tmp / f"{name}.npy", mode="w+", dtype=np.uint8, shape=(n, *s))
-                  for name, s in shapes.items()}
-        desc = f"caching {n} {what} ({need / 1e9:.2f} GB, once)"
-        for i, values in tqdm(_items(item, n, workers), total=n, desc=desc, disable=not progress):
-            for name, a in arrays.items():
-                a[i] = values[name]
-        for a in arrays.values():
-            a.flush()
-        del arrays
+        # written item after item with plain writes, not through a memory map: mapping gigabytes
+        # for writing makes them all resident (dirty) in this process while it builds
+        files = {name: open(tmp / f"{name}.npy", "wb") for name in shapes}
+        try:
+            for name, f in files.items():
+                np.lib.format.write_array_header_1_0(f, {"descr": "|u1", "fortran_order": False,
+                                                         "shape": (n, *shapes[name])})
+            desc = f"caching {n} {what} ({need / 1e9:.2f} GB, once)"
+            for i, (j, values) in enumerate(tqdm(_items(item, n, workers), total=n, desc=desc, disable=not progress)):
+                assert i == j, "cache items arrive in order"
+                for name, f in files.items():
+                    a = np.asarray(values[name], dtype=np.uint8)
+                    if a.shape != shapes[name]:
+                        raise ValueError(f"cache item {i}: {name} has shape {a.shape}, expected {shapes[name]}")
+                    f.write(np.ascontiguousarray(a).tobytes())
+        finally:
+            for f in files.values():
+                f.close()
         (tmp / BUILDING).unlink()
         (tmp / "done.json").write_text(json.dumps({"arrays": list(shapes), "n": n, "bytes": need}))
         final = root / key

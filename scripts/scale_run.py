@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -63,12 +62,13 @@ def folder_bytes(path: Path) -> int:
 
 
 class PeakMemory:
-    """Peak memory of a process and all its descendants, sampled in a thread: the sum of their
-    proportional set sizes (PSS), so pages that forked loader workers share with the kernel
-    count once, not once per process as summed RSS would."""
+    """Peak memory of a process and all its descendants, sampled in a thread: the sums of their
+    proportional set sizes (PSS: pages that forked loader workers share with the kernel count
+    once), in all and of it anonymous memory alone (what can run a machine out of memory;
+    the rest maps files, such as the memory-mapped caches, and the kernel can drop it)."""
 
     def __init__(self, pid: int, every: float = 1.0):
-        self.proc, self.every, self.peak = psutil.Process(pid), every, 0
+        self.proc, self.every, self.peak, self.peak_anon = psutil.Process(pid), every, 0, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -77,33 +77,43 @@ class PeakMemory:
         while not self._stop.is_set():
             try:
                 procs = [self.proc, *self.proc.children(recursive=True)]
-                rss = 0
-                for p in procs:
-                    try:
-                        rss += p.memory_full_info().pss
-                    except psutil.Error:
-                        pass
-                self.peak = max(self.peak, rss)
             except psutil.Error:
                 return
+            total = anon = 0
+            for p in procs:
+                t, a = pss(p.pid)
+                total, anon = total + t, anon + a
+            self.peak, self.peak_anon = max(self.peak, total), max(self.peak_anon, anon)
             self._stop.wait(self.every)
 
-    def stop(self) -> int:
+    def stop(self) -> tuple[int, int]:
         self._stop.set()
         self._thread.join()
-        return self.peak
+        return self.peak, self.peak_anon
 
 
-def measured(cmd: list[str], env: dict, log) -> tuple[float, int]:
-    """Run cmd (its output to log); (seconds, peak bytes). Raises on failure."""
+def pss(pid: int) -> tuple[int, int]:
+    """(PSS, anonymous PSS) of one process in bytes, from /proc/<pid>/smaps_rollup; (0, 0) if it is gone."""
+    fields = {}
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+            key, value = line.split(":", 1)
+            fields[key] = int(value.split()[0]) * 1024
+    except (OSError, ValueError):
+        return 0, 0
+    return fields.get("Pss", 0), fields.get("Pss_Anon", 0) + fields.get("Pss_Shmem", 0)
+
+
+def measured(cmd: list[str], env: dict, log) -> tuple[float, tuple[int, int]]:
+    """Run cmd (its output to log); (seconds, (peak PSS, peak anonymous PSS) in bytes). Raises on failure."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
     mem = PeakMemory(proc.pid)
     rc = proc.wait()
-    peak = mem.stop()
+    peaks = mem.stop()
     if rc:
         raise SystemExit(f"{' '.join(cmd[:4])} ... failed (exit {rc}); see {log.name}")
-    return time.perf_counter() - t0, peak
+    return time.perf_counter() - t0, peaks
 
 
 def mb(n: int) -> float:
@@ -127,9 +137,9 @@ def main(argv=None) -> int:
     rows = []
     log = open(here / "scale.log", "w")
 
-    def record(step: str, seconds: float, peak: int, written: dict) -> None:
-        rows.append({"step": step, "wall_min": round(seconds / 60, 1), "peak_mem_mb": mb(peak),
-                     **{f"{k}_mb": mb(v) for k, v in written.items()}})
+    def record(step: str, seconds: float, peaks: tuple[int, int], written: dict) -> None:
+        rows.append({"step": step, "wall_min": round(seconds / 60, 1), "peak_pss_mb": mb(peaks[0]),
+                     "peak_anon_mb": mb(peaks[1]), **{f"{k}_mb": mb(v) for k, v in written.items()}})
         print(rows[-1], flush=True)
 
     # 1. the dataset and its zip (both kept for the next run)
@@ -146,9 +156,9 @@ def main(argv=None) -> int:
     if staged.exists():
         shutil.rmtree(staged)  # ours: the previous run's staged copy
     t0 = time.perf_counter()
+    mem = PeakMemory(os.getpid())
     runtime.unzip_once(archive, staged)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # this process's peak so far: the unzip's
-    record("stage open.zip (Colab: Drive to local disk)", time.perf_counter() - t0, peak,
+    record("stage open.zip (Colab: Drive to local disk)", time.perf_counter() - t0, mem.stop(),
            {"staged": folder_bytes(staged)})
 
     # 3. the series, each notebook in a fresh kernel, with the scale parameters
