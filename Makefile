@@ -65,7 +65,7 @@ bench-train: data
 # memory and disk per notebook (runs/scale/<time>/scale.md). About 1.5 h and 55 GB of disk on
 # 2 cores the first time (the build and its zip are kept for the next run).
 scale: $(STAMP)
-	$(PY) scripts/scale_run.py --kernel $(KERNEL)
+	$(PY) scripts/scale_run.py --kernel $(KERNEL) --doc docs/scale.md
 
 # The browser test drives Debian's Chromium through its ChromeDriver: installed when missing.
 CHROMEDRIVER := /usr/bin/chromedriver

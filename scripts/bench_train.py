@@ -5,7 +5,8 @@
 Measured here (on a GPU too, when there is one):
     loader     images/s the GAN's data loader delivers at 256 and 512 px with 1 and 2 workers,
                decoding every PNG (read, resize, Telea prefill) and from the disk cache
-               (helpers.data_cache, what training uses); the inpainter's crops drawn on the fly
+               (helpers.data_cache, what training uses); the inpainter's crops drawn anew from
+               the truths' PNGs or their cached gray, and read from its cached crop pool
     GAN step   images/s of one full pix2pix update (generator = the default resnet34 U-Net
                as notebook 05 defaults it, PatchGAN) at 256 and 512 px, in float32 and under autocast
                (bf16 on a CPU that has it)
@@ -13,9 +14,10 @@ Measured here (on a GPU too, when there is one):
                inpainter, GAN), counted by torch.utils.flop_counter
 The series time for DACON's data (23,683 training and 5,920 validation images after
 the split) is then estimated for each platform (PLATFORMS: Colab's T4 and A100, Kaggle's
-2x T4) as the larger of two times: FLOPs / a sustained throughput per card (SUSTAINED: a
-conservative share of the card's dense fp16/bf16 tensor peak) and images / the data
-loaders' rate (cached for the mask model and the GAN, the crops for the inpainter), taken
+2x T4) as what is prepared once (the disk caches, the inpainter's crop pool: at the
+decoding loaders' rates) plus the larger of two times: FLOPs / a sustained throughput per
+card (SUSTAINED: a conservative share of the card's dense fp16/bf16 tensor peak) and
+images / the data loaders' rate (from the caches, and the inpainter's from its crop pool), taken
 as this machine's rate per loader worker times the workers the
 training would start on that platform's CPU cores (helpers.devices.loader_workers; this
 assumes their cores are about as fast as these). The table says "estimated". On a GPU the
@@ -162,13 +164,14 @@ def flops_per_image(size: int) -> dict:
 
 def series_work(flops: dict) -> dict:
     """Per stage of the default series on the full data: (training FLOPs, images loaded, images
-    prepared once before training: the inpainter's crop pool)."""
+    prepared once before training: the disk cache of the training images, the inpainter's crop pool)."""
     mask, inp, gan = MaskConfig(), InpainterConfig(), GanConfig()
     return {
-        "03 mask model": (flops["mask"] * TRAIN_IMAGES * mask.epochs, TRAIN_IMAGES * mask.epochs, 0),
+        "03 mask model": (flops["mask"] * TRAIN_IMAGES * mask.epochs, TRAIN_IMAGES * mask.epochs,
+                          TRAIN_IMAGES if mask.cache else 0),
         "04 inpainter": (flops["inpainter"] * inp.samples_per_epoch * inp.epochs, inp.samples_per_epoch * inp.epochs,
-                         inp.crop_pool()),
-        "05 GAN": (flops["gan"] * TRAIN_IMAGES * gan.epochs, TRAIN_IMAGES * gan.epochs, 0),
+                         inp.crop_pool() if inp.cache else 0),
+        "05 GAN": (flops["gan"] * TRAIN_IMAGES * gan.epochs, TRAIN_IMAGES * gan.epochs, TRAIN_IMAGES if gan.cache else 0),
     }
 
 
@@ -242,7 +245,10 @@ def main(argv=None) -> int:
     # per worker: the 1-worker rates (the mask model's loader is the GAN's without the prefill)
     cached_256 = rates[256, True, 1]
     per_worker = {"03 mask model": cached_256, "04 inpainter": rates["inpainter", "pool", 1], "05 GAN": cached_256}
-    prepare = {"04 inpainter": rates["inpainter", "gray cached", 1]}  # drawing the pool's crops once
+    # done once per dataset: decoding every training image into the cache (at the decoding loader's
+    # rate, Telea prefill included: the mask model's is a little faster), drawing the pool's crops
+    prepare = {"03 mask model": rates[256, False, 1], "04 inpainter": rates["inpainter", "gray cached", 1],
+               "05 GAN": rates[256, False, 1]}
     estimate = series_estimate(flops, per_worker, prepare)
     if dev.type == "cuda":  # this GPU's own numbers: the autocast GAN step at 256 px
         estimate = pd.concat([estimate, series_measured(flops, rates[256, amp], per_worker, prepare,

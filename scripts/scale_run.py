@@ -14,7 +14,7 @@
 4. writes a table per step: wall time, peak memory (the proportional set size, PSS, of the
    whole process tree, kernel and loader workers together, sampled every second) and the disk
    each wrote (staged data, caches, run folders with their checkpoints and TensorBoard
-   events, the executed notebook), into <out>/<time>/scale.md and .json, and docs/scale.md.
+   events, the executed notebook), into <out>/<time>/scale.md and .json (and --doc).
 
 Disk: about 15 GB for the build, 15 GB for open.zip, 15 GB staged, and the caches (about
 10 GB at the scale parameters). The run needs no GPU; on a 2-core CPU it takes about an hour
@@ -128,6 +128,7 @@ def main(argv=None) -> int:
     ap.add_argument("--test", type=int, default=100)
     ap.add_argument("--steps", type=int, default=None, help="STEPS_PER_EPOCH of 03-05 (default: notebooks/params/scale/)")
     ap.add_argument("--kernel", default="dacon-photo-restore")
+    ap.add_argument("--doc", default=None, help="also write the table here (make scale: docs/scale.md)")
     args = ap.parse_args(argv)
     out = Path(args.out).resolve()
     here = out / time.strftime("%Y%m%d-%H%M%S")
@@ -197,7 +198,7 @@ def main(argv=None) -> int:
     md = (f"Series at DACON's size ({args.train} training pairs, {args.test} test inputs) on {os.cpu_count()} "
           f"CPU cores, commit {record_json['commit']}; wall time in minutes, memory and disk written in MB "
           "(1 MB = 10^6 bytes).\n\n" + to_markdown(table.astype(object).where(table.notna(), ""), digits=1) + "\n")
-    for path in (here / "scale.md", REPO / "docs" / "scale.md"):  # docs/: the latest, for the README to point at
+    for path in (here / "scale.md", *([Path(args.doc)] if args.doc else [])):
         atomic_write(path, lambda tmp: Path(tmp).write_text(md))
     print(md)
     print(f"== written: {here}; submission {'written' if submission.is_file() else 'MISSING'}: {submission}")
