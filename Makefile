@@ -62,7 +62,7 @@ bench-train: data
 
 # The series at DACON's size (29,603 training pairs, 100 test inputs built from the embedded
 # photos, open.zip staged as on Colab), 03-05 for a bounded number of steps: wall time, peak
-# memory and disk per notebook (runs/scale/<time>/scale.md). About 1.5 h and 55 GB of disk on
+# memory and disk per notebook (runs/scale/<time>/scale.md, docs/scale.md). About an hour and 56 GB of disk on
 # 2 cores the first time (the build and its zip are kept for the next run).
 scale: $(STAMP)
 	$(PY) scripts/scale_run.py --kernel $(KERNEL) --doc docs/scale.md
