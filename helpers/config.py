@@ -110,8 +110,6 @@ class TrainConfig:
                 raise ConfigError(f"{f.name} must be one of {choices}, got {getattr(self, f.name)!r}")
         if min(self.keep_checkpoints, self.processes, self.steps_per_epoch) < 0 or self.num_workers < -1:
             raise ConfigError("keep_checkpoints, processes and steps_per_epoch must be >= 0, num_workers >= -1")
-        if getattr(self, "crop_reuse", 1) < 1:
-            raise ConfigError(f"crop_reuse must be at least 1, got {self.crop_reuse}")
         if self.image_size % 32:
             raise ConfigError(f"image_size must be a multiple of 32 (U-Net strides), got {self.image_size}")
 
@@ -164,6 +162,10 @@ class InpainterConfig(TrainConfig):
     cache: bool = setting(True, resume=FREE, help="cache the crop pool (or with CROP_REUSE = 1 the training truths' gray) "
                                                   "on disk once, reused by every epoch and run (helpers.data_cache)")
 
+    def check(self) -> None:
+        super().check()
+        if self.crop_reuse < 1:
+            raise ConfigError(f"crop_reuse must be at least 1, got {self.crop_reuse}")
 
     def crop_pool(self) -> int:
         """Damaged crops drawn once for the whole run (0: a new one for every item). With a longer

@@ -28,6 +28,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import REPO_ROOT, runtime
+from .dacon_data import fingerprint
 from .files import remove_killed_folders
 
 FREE_MARGIN = 2 * 1024 ** 3  # bytes a cache build leaves free on its disk (checkpoints, the OS)
@@ -49,6 +50,21 @@ def cache_key(fingerprint: str, names: list[str], size: int, fields: dict) -> st
     """A folder name for one cache: the dataset, the exact rows in order, the size and the fields."""
     digest = hashlib.sha256(json.dumps([VERSION, fingerprint, names, size, fields], sort_keys=True).encode())
     return f"{fingerprint}-{size}px-{digest.hexdigest()[:12]}"
+
+
+def files_key(paths: list[str], size: int, fields: dict) -> str:
+    """cache_key for images given by path inside one dataset (<dataset>/<folder>/<file>): the
+    dataset's fingerprint and the paths relative to it."""
+    if not paths:
+        return cache_key("no-files", [], size, fields)
+    root = Path(paths[0]).parent.parent
+    return cache_key(fingerprint(root), [str(Path(p).relative_to(root)) for p in paths], size, fields)
+
+
+def cached_or_built(key: str, n: int, shapes: dict[str, tuple], item, workers: int = 0, progress: bool = True,
+                    what: str = "training images") -> dict[str, Path] | None:
+    """The array files of the cache `key`, built now if missing (build); None when it does not fit."""
+    return cached(key) or build(key, n, shapes, item, workers, progress, what)
 
 
 def cached(key: str) -> dict[str, Path] | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 
 import cv2
@@ -41,22 +42,11 @@ def dataset_stats(rows: pd.DataFrame, progress: bool = True, workers: int | None
     pairs = list(zip(rows.input_image_path_abs, rows.gt_image_path_abs))
     workers = min(workers or os.cpu_count() or 1, 8)
     out, hue = [], np.zeros(180)
-    with ProcessPoolExecutor(workers) if workers > 1 and len(pairs) > 64 else _InProcess() as pool:
-        for row, hist in tqdm(pool.map(pair_stats, pairs, chunksize=32), total=len(pairs),
-                              desc="dataset statistics", disable=not progress):
+    # a few pairs are read in this process: starting workers would cost more than it saves
+    with ProcessPoolExecutor(workers) if workers > 1 and len(pairs) > 64 else nullcontext() as pool:
+        stats = pool.map(pair_stats, pairs, chunksize=32) if pool else map(pair_stats, pairs)
+        for row, hist in tqdm(stats, total=len(pairs), desc="dataset statistics", disable=not progress):
             out.append(row)
             hue += hist
     return pd.DataFrame(out), hue
 
-
-class _InProcess:
-    """map() in this process (a few pairs: starting workers costs more than it saves)."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def map(self, fn, items, chunksize=1):
-        return map(fn, items)

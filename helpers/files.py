@@ -12,8 +12,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 import re
+import shutil
 import socket
 import tempfile
 from pathlib import Path

@@ -12,7 +12,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from . import data_cache
-from .dacon_data import IMAGE_SIZE, fingerprint, lost_region_mask
+from .dacon_data import IMAGE_SIZE, lost_region_mask
 from .images import read_gray, read_rgb
 from .inpaint import telea
 
@@ -60,12 +60,9 @@ class RestorationDataset(Dataset):
 
     def build_cache(self, workers: int, progress: bool) -> dict | None:
         """The cache of these rows at this size (built now if missing; None when it does not fit)."""
-        root = Path(self.inputs[0]).parent.parent
-        names = [str(Path(p).relative_to(root)) for p in self.inputs]
-        key = data_cache.cache_key(fingerprint(root), names, self.size,
-                                   {"gt": self.gts is not None, "prefill": self.prefill})
-        return data_cache.cached(key) or data_cache.build(key, len(self), self.shapes(), self.decode, workers,
-                                                           progress, f"training images at {self.size} px")
+        key = data_cache.files_key(self.inputs, self.size, {"gt": self.gts is not None, "prefill": self.prefill})
+        return data_cache.cached_or_built(key, len(self), self.shapes(), self.decode, workers, progress,
+                                          f"training images at {self.size} px")
 
     def decode(self, i: int) -> dict[str, np.ndarray]:
         """Item i's uint8 arrays (channels first), from its PNG files."""
@@ -148,26 +145,17 @@ class InpaintingCrops(Dataset):
     def cache_files(self) -> dict | None:
         return self.pool_files or self.gray_files
 
-    def _names(self) -> tuple[str, list[str]]:
-        """The dataset's fingerprint and the truths' names relative to it (what a cache key holds)."""
-        if not self.truths:
-            return "no-truths", []
-        root = Path(self.truths[0]).parent.parent
-        return fingerprint(root), [str(Path(p).relative_to(root)) for p in self.truths]
-
     def build_gray_cache(self, workers: int, progress: bool) -> dict | None:
-        fp, names = self._names()
-        key = data_cache.cache_key(fp, names, IMAGE_SIZE[0], {"gray_truth": True})
-        return data_cache.cached(key) or data_cache.build(key, len(self.truths), {"gray": IMAGE_SIZE}, self.decode,
-                                                           workers, progress, "training truths in gray")
+        key = data_cache.files_key(self.truths, IMAGE_SIZE[0], {"gray_truth": True})
+        return data_cache.cached_or_built(key, len(self.truths), {"gray": IMAGE_SIZE}, self.decode, workers, progress,
+                                          "training truths in gray")
 
     def build_pool(self, workers: int, progress: bool) -> dict | None:
-        fp, names = self._names()
         extra = [(Path(p).name, Path(p).stat().st_size) for p in self.extra]
-        key = data_cache.cache_key(fp, names, self.crop, {"crop_pool": self.pool, "seed": self.seed, "extra": extra})
+        key = data_cache.files_key(self.truths, self.crop, {"crop_pool": self.pool, "seed": self.seed, "extra": extra})
         shapes = {k: (self.crop, self.crop) for k in ("input", "mask", "target")}
-        return data_cache.cached(key) or data_cache.build(key, self.pool, shapes, self.pool_crop, workers, progress,
-                                                           f"damaged {self.crop} px crops (Telea-prefilled)")
+        return data_cache.cached_or_built(key, self.pool, shapes, self.pool_crop, workers, progress,
+                                          f"damaged {self.crop} px crops (Telea-prefilled)")
 
     def decode(self, k: int) -> dict[str, np.ndarray]:
         from .images import to_gray

@@ -181,18 +181,25 @@ def _row(platform: str, stage: str, compute_h: float, loader_h: float, how: str,
             "prepared_once_h": round(prepare_h, 2), "how": how}
 
 
+def _stage_row(platform: str, stage: str, work: tuple, flop_rate: float, loader_img_s: dict, prepare_img_s: dict,
+               workers: int, how: str) -> dict:
+    """One stage's row: its FLOPs at flop_rate, its images at loader_img_s[stage] per worker and
+    what it prepares once (caches, the crop pool) at prepare_img_s[stage] per worker."""
+    f, images, once = work
+    prepare_h = once / (prepare_img_s[stage] * workers) / 3600 if once else 0.0
+    return _row(platform, stage, f / flop_rate / 3600, images / (loader_img_s[stage] * workers) / 3600, how, prepare_h)
+
+
 def series_estimate(flops: dict, loader_img_s_per_worker: dict, prepare_img_s_per_worker: dict) -> pd.DataFrame:
     """Hours of the default series on the full data per platform, estimated from FLOPs and the
     loaders' measured rates per worker ({stage: images/s}); a stage's hours are the larger of
-    its compute and its loading, plus what it prepares once before training (the crop pool,
-    at prepare_img_s_per_worker[stage] per worker)."""
+    its compute and its loading, plus what it prepares once before training (its cache, the
+    crop pool, at prepare_img_s_per_worker[stage] per worker)."""
     rows = []
     for platform, (card, gpus, cores) in PLATFORMS.items():
-        workers = platform_workers(gpus, cores)
-        for stage, (f, images, once) in series_work(flops).items():
-            prepare_h = once / (prepare_img_s_per_worker.get(stage, 1.0) * workers) / 3600 if once else 0.0
-            rows.append(_row(platform, stage, f / (SUSTAINED[card] * gpus) / 3600,
-                             images / (loader_img_s_per_worker[stage] * workers) / 3600, "estimated", prepare_h))
+        for stage, work in series_work(flops).items():
+            rows.append(_stage_row(platform, stage, work, SUSTAINED[card] * gpus, loader_img_s_per_worker,
+                                   prepare_img_s_per_worker, platform_workers(gpus, cores), "estimated"))
     return pd.DataFrame(rows)
 
 
@@ -200,13 +207,8 @@ def series_measured(flops: dict, gan_img_s: float, loader_img_s: dict, prepare_i
                     name: str) -> pd.DataFrame:
     """Hours of the default series on this GPU from its measured GAN step rate (the other
     stages at the same FLOP rate) and this machine's loaders with `workers` workers."""
-    flop_rate = gan_img_s * flops["gan"]
-    rows = []
-    for stage, (f, images, once) in series_work(flops).items():
-        prepare_h = once / (prepare_img_s[stage] * workers) / 3600 if once else 0.0
-        rows.append(_row(name, stage, f / flop_rate / 3600, images / (loader_img_s[stage] * workers) / 3600,
-                         "measured", prepare_h))
-    return pd.DataFrame(rows)
+    return pd.DataFrame([_stage_row(name, stage, work, gan_img_s * flops["gan"], loader_img_s, prepare_img_s, workers,
+                                    "measured") for stage, work in series_work(flops).items()])
 
 
 def main(argv=None) -> int:
