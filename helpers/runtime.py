@@ -37,8 +37,9 @@ from . import REPO_ROOT, SAMPLE_DIR
 
 PROJECT = "dacon-photo-restore"
 STAGED = ".staged"  # marks a completely unzipped copy
-# Installed by `make` locally, never needed in a notebook on Colab or Kaggle (tests, browser test).
-DEV_ONLY = {"nbval", "selenium", "jupytext"}
+# Installed by `make` locally, never needed in a notebook on Colab or Kaggle (tests, browser test,
+# make scale's memory sampling).
+DEV_ONLY = {"nbval", "selenium", "jupytext", "psutil"}
 # The platform's own builds (CUDA): checked (helpers.devices.check_torch), never reinstalled.
 PLATFORM_OWN = {"torch", "torchvision"}
 

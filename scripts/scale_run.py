@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import psutil  # (installed with ipykernel)
+import psutil
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
