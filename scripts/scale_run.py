@@ -154,8 +154,11 @@ def main(argv=None) -> int:
 
     # 2. staged as on Colab: unzipped from Drive to the runtime's disk (a fresh runtime each run)
     staged = local / "data" / archive.stem
-    if staged.exists():
-        shutil.rmtree(staged)  # ours: the previous run's staged copy
+    if staged.exists():  # the previous run's staged copy (unzip_once marks it) is replaced; anything else stays
+        if not (staged / runtime.STAGED).is_file():
+            raise SystemExit(f"{staged}: exists and is not a copy this script staged; move it away or choose "
+                             "another --out")
+        shutil.rmtree(staged)
     t0 = time.perf_counter()
     mem = PeakMemory(os.getpid())
     runtime.unzip_once(archive, staged)
