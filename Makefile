@@ -53,7 +53,7 @@ run: data
 # Every contender trained for the same budget and scored on the sample test split, with
 # whole-pipeline speed; one table (runs/bench-<time>/bench.md and .json). About 66 min on 2 cores.
 bench: data
-	$(PY) scripts/bench.py
+	$(PY) scripts/bench.py --doc docs/bench.md
 
 # Training throughput (loader, GAN step fp32 vs autocast at 256 / 512 px) and the full-data
 # series time it implies on a T4 and an A100 (runs/bench-train-<time>/). A few minutes.
@@ -111,8 +111,8 @@ sweep: data
 	$(PY) -m helpers.sweep $(SWEEP) --kernel $(KERNEL)
 
 # What the project rebuilds on its own: the sample dataset (only if it is a build of
-# helpers.sample_data holding nothing else), the nbval scratch folder, the training data
-# cache (helpers.data_cache) and pytest's cache.
+# helpers.data.synthetic holding nothing else), the nbval scratch folder, the training data
+# cache (helpers.training.data_cache) and pytest's cache.
 # Your runs (runs/<time>/, runs/bench-*/) and checkpoints (drive_checkpoints/) are kept.
 clean:
 	@if [ -d data/sample ]; then $(PY) -m helpers.sample_data --remove --out data/sample; fi

@@ -7,7 +7,7 @@ converted to 8-bit gray first, and the page says so) or pick a sample; the page 
 each input, the lost region it found (overlaid in red) and the restoration side by
 side, and offers the restored PNGs for download. The mask threshold and flip TTA can be
 changed. A file that cannot be used gets a message on the page, never a stack trace.
-With no --run it uses the shipped model (helpers.pretrained), like helpers.predict.
+With no --run it uses the shipped model (helpers.pipeline.shipped), like helpers.pipeline.folder.
 Notebook 06 launches it with `LAUNCH_APP` (a public share link in Colab).
 """
 from __future__ import annotations
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import SAMPLE_DIR, PHOTOS_DIR
-from .images import ImageFileError, open_image, save_png, to_gray8
-from .predict import default_run
-from .restore import Restorer, colourise
+from helpers import PHOTOS_DIR, SAMPLE_DIR
+from helpers.core.images import ImageFileError, open_image, save_png, to_gray8
+from helpers.pipeline.restore import Restorer
+from helpers.pipeline.shipped import default_run
 
 OVERLAY = np.array([230, 40, 40], np.float32)  # the lost region's tint
 
@@ -39,8 +39,7 @@ def restore_one(restorer: Restorer, path: Path, threshold: float, tta: bool, out
     im = open_image(path)
     note = "" if im.mode == "L" else f"converted from {im.mode} to 8-bit gray"
     gray = to_gray8(im, path)
-    mask = restorer.find_mask(gray, threshold)
-    rgb = colourise(restorer.generator, restorer.gen_spec, gray, mask, tta, restorer.inpainter)
+    rgb, mask = restorer.restore(gray, threshold, tta)
     out = save_png(rgb, out_dir / f"{path.stem}_restored.png")
     h, w = gray.shape
     items = [(gray, f"{path.name}: input ({w}x{h})"),

@@ -34,12 +34,12 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from . import REPO_ROOT
-from .checkpoints import run_path
-from .config import NOTEBOOK_CONFIGS, ConfigError, from_notebook
-from .files import atomic_write
-from .recipes import PARAMS_DIR
-from .runtime import work_dir
+from helpers import REPO_ROOT
+from helpers.core.config import ConfigError, NOTEBOOK_CONFIGS, from_notebook
+from helpers.core.files import atomic_write
+from helpers.core.recipes import PARAMS_DIR
+from helpers.core.runs import run_path
+from helpers.core.runtime import work_dir
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 
@@ -107,7 +107,7 @@ def parameters(sweep: Sweep, point: str, params: dict, data_dir=None, checkpoint
 
 
 def check(sweep: Sweep, params: dict) -> None:
-    """A point's parameters are the notebook's (helpers.config), with valid values."""
+    """A point's parameters are the notebook's (helpers.core.config), with valid values."""
     defaults = {f.upper(): getattr(cls(), f) for cls in NOTEBOOK_CONFIGS[sweep.notebook]
                 for f in cls.__dataclass_fields__}
     from_notebook({**defaults, **sweep.base, **params}, *NOTEBOOK_CONFIGS[sweep.notebook])

@@ -23,7 +23,7 @@
 # input alone. An smp U-Net learns it with BCE-with-logits against the score's own mask,
 # `input != gray(truth)`. The region is one flat fill of a single gray value with sharp
 # edges, so after thresholding, the predicted edge is snapped onto the pixels of that
-# value nearby (`helpers.masking.snap_to_fill`); both IoUs are reported.
+# value nearby (`helpers.pipeline.masking.snap_to_fill`); both IoUs are reported.
 #
 # Checkpoints go to Drive-style storage every `CHECKPOINT_EVERY` epochs; re-running
 # this notebook resumes the run. `best.pt` (best validation IoU) is what 05 and 06 use.
@@ -32,7 +32,7 @@
 # Environment: Colab, Kaggle or this machine (the same cell opens every notebook).
 # Colab and Kaggle give every notebook a fresh machine: mount Drive (Colab, once per
 # runtime), find this repository (a copy attached on Kaggle) or clone it (a fork: set
-# DACON_REPO_URL first), put it on the path; helpers.runtime.setup installs what the
+# DACON_REPO_URL first), put it on the path; helpers.core.runtime.setup installs what the
 # platform lacks (never its torch) and finds or stages the data.
 import glob
 import importlib.util
@@ -48,10 +48,10 @@ if IN_COLAB or IN_KAGGLE:
         from google.colab import drive  # mounted once per runtime: a sweep's kernels find it mounted
 
         drive.mount(os.path.join(sim_root, "content/drive"))
-    copies = sorted(glob.glob(os.path.join(sim_root, "kaggle/input/*/helpers/runtime.py"))
-                    + glob.glob(os.path.join(sim_root, "kaggle/input/*/*/helpers/runtime.py")))
+    copies = sorted(glob.glob(os.path.join(sim_root, "kaggle/input/*/helpers/core/runtime.py"))
+                    + glob.glob(os.path.join(sim_root, "kaggle/input/*/*/helpers/core/runtime.py")))
     repo = os.path.join(sim_root, "content/dacon-photo-restore" if IN_COLAB else "tmp/dacon-photo-restore")
-    repo = os.path.dirname(os.path.dirname(copies[0])) if copies else repo
+    repo = copies[0][: -len("/helpers/core/runtime.py")] if copies else repo
     if not os.path.isdir(repo):
         url = os.environ.get("DACON_REPO_URL", "https://github.com/dacon-photo-restore/dacon-photo-restore.git")
         if subprocess.run(["git", "clone", "-q", "--depth", "1", url, repo]).returncode != 0:
@@ -61,7 +61,7 @@ if IN_COLAB or IN_KAGGLE:
     sys.path.insert(0, repo)
     os.environ["PYTHONPATH"] = os.pathsep.join([repo] + [p for p in [os.environ.get("PYTHONPATH")] if p])
 
-from helpers.runtime import setup  # noqa: E402
+from helpers.core.runtime import setup  # noqa: E402
 
 setup()
 
@@ -78,8 +78,6 @@ ENCODER_NAME = "timm-tf_efficientnet_lite0"  # @param {type:"string"}
 ENCODER_WEIGHTS = "efficientnet-lite0"  # @param {type:"raw"}
 # @markdown WEIGHTS_FALLBACK: if "imagenet" cannot be downloaded: "random", "efficientnet-lite0" or "error"
 WEIGHTS_FALLBACK = "efficientnet-lite0"  # @param ["random", "efficientnet-lite0", "error"]
-# @markdown IMAGE_SIZE: the networks see images resized to this
-IMAGE_SIZE = 256  # @param {type:"integer"}
 BATCH_SIZE = 16  # @param {type:"integer"}
 EPOCHS = 10  # @param {type:"integer"}
 # @markdown CHECKPOINT_EVERY: epochs between checkpoints
@@ -97,12 +95,14 @@ AMP = "auto"  # @param ["auto", "bf16", "fp16", "off"]
 # @markdown PROCESSES: training processes (DDP, one per GPU; 0: one per visible GPU)
 PROCESSES = 1  # @param {type:"integer"}
 SEED = 0  # @param {type:"integer"}
+# @markdown IMAGE_SIZE: the networks see images resized to this
+IMAGE_SIZE = 256  # @param {type:"integer"}
 # @markdown LR: AdamW learning rate (cosine decay over the epochs)
 LR = 0.001  # @param {type:"number"}
 WEIGHT_DECAY = 0.0001  # @param {type:"number"}
 # @markdown THRESHOLD: P(lost) above which a pixel is lost
 THRESHOLD = 0.5  # @param {type:"number"}
-# @markdown CACHE: decode and resize the training images once into a disk cache, reused by every epoch and run (helpers.data_cache)
+# @markdown CACHE: decode and resize the training images once into a disk cache, reused by every epoch and run (helpers.training.data_cache)
 CACHE = True  # @param {type:"boolean"}
 # @markdown N_EXAMPLES: best and worst images to show
 N_EXAMPLES = 3  # @param {type:"integer"}
@@ -112,15 +112,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from helpers import launch, mask_training
-from helpers.config import notebook_settings
-from helpers.dacon_data import data_dir, load_pair, lost_region_mask, read_test_csv
-from helpers.devices import device
-from helpers.images import read_gray
-from helpers.masking import mask_probability, snap_radius, snap_to_fill
-from helpers.pipeline_file import load_mask
-from helpers.splits import read_split
-from helpers.viz import image_grid
+from helpers.core.config import notebook_settings
+from helpers.core.images import read_gray
+from helpers.data.dacon import data_dir, load_pair, lost_region_mask, read_test_csv
+from helpers.data.splits import read_split
+from helpers.data.viz import image_grid
+from helpers.networks.devices import device
+from helpers.pipeline.masking import mask_probability, snap_radius, snap_to_fill
+from helpers.pipeline.model_files import load_mask
+from helpers.training.launch import train
+from helpers.training.mask import evaluate, write_masks
 
 _, _, config, _ = notebook_settings("03_mask_generator", globals())  # checked; a misspelt parameter is an error
 root = data_dir(DATA_DIR or None)
@@ -130,7 +131,7 @@ print("dataset:", root)
 # ## Training (resumes from the newest checkpoint of the run)
 
 # %%
-run = launch.train("mask", config, root, CHECKPOINT_ROOT or None)  # one process, or DDP with PROCESSES
+run = train("mask", config, root, CHECKPOINT_ROOT or None)  # one process, or DDP with PROCESSES
 history = pd.DataFrame(run.history)
 print("run folder:", run.dir)
 
@@ -152,7 +153,7 @@ plt.show()
 best = load_mask(run.dir)
 model, spec = best.mask.network().to(device()), best.mask  # on the GPU when there is one
 val_rows = read_split(root, "val_split.csv", VAL_LIMIT)
-per_image = mask_training.evaluate(model, val_rows, spec)
+per_image = evaluate(model, val_rows, spec)
 
 # %%
 summary = per_image[["iou_coarse", "dice_coarse", "iou", "dice"]].agg(["mean", "median", "min"])
@@ -192,7 +193,7 @@ plt.show()
 
 # %%
 test = read_test_csv(root)
-written = mask_training.write_masks(model, spec, test.input_image_path_abs, run.dir / "test_masks")
+written = write_masks(model, spec, test.input_image_path_abs, run.dir / "test_masks")
 
 # %%
 areas = [np.mean(read_gray(p) > 0) for p in written]

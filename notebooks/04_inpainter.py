@@ -25,7 +25,7 @@
 # image with the region Telea-filled and the region itself, at full resolution, and
 # learns a correction to the fill with L1 + (1 - SSIM) inside the region: no
 # adversarial loss. Its training pairs are drawn on the fly: regions like the
-# competition's (`helpers.damage`) on the gray of the training truths, cropped
+# competition's (`helpers.data.damage`) on the gray of the training truths, cropped
 # `CROP_SIZE` pixels around the region, so every epoch sees new ones.
 #
 # Validation fills the validation images' true regions and reports the score's M on the
@@ -36,7 +36,7 @@
 # Environment: Colab, Kaggle or this machine (the same cell opens every notebook).
 # Colab and Kaggle give every notebook a fresh machine: mount Drive (Colab, once per
 # runtime), find this repository (a copy attached on Kaggle) or clone it (a fork: set
-# DACON_REPO_URL first), put it on the path; helpers.runtime.setup installs what the
+# DACON_REPO_URL first), put it on the path; helpers.core.runtime.setup installs what the
 # platform lacks (never its torch) and finds or stages the data.
 import glob
 import importlib.util
@@ -52,10 +52,10 @@ if IN_COLAB or IN_KAGGLE:
         from google.colab import drive  # mounted once per runtime: a sweep's kernels find it mounted
 
         drive.mount(os.path.join(sim_root, "content/drive"))
-    copies = sorted(glob.glob(os.path.join(sim_root, "kaggle/input/*/helpers/runtime.py"))
-                    + glob.glob(os.path.join(sim_root, "kaggle/input/*/*/helpers/runtime.py")))
+    copies = sorted(glob.glob(os.path.join(sim_root, "kaggle/input/*/helpers/core/runtime.py"))
+                    + glob.glob(os.path.join(sim_root, "kaggle/input/*/*/helpers/core/runtime.py")))
     repo = os.path.join(sim_root, "content/dacon-photo-restore" if IN_COLAB else "tmp/dacon-photo-restore")
-    repo = os.path.dirname(os.path.dirname(copies[0])) if copies else repo
+    repo = copies[0][: -len("/helpers/core/runtime.py")] if copies else repo
     if not os.path.isdir(repo):
         url = os.environ.get("DACON_REPO_URL", "https://github.com/dacon-photo-restore/dacon-photo-restore.git")
         if subprocess.run(["git", "clone", "-q", "--depth", "1", url, repo]).returncode != 0:
@@ -65,7 +65,7 @@ if IN_COLAB or IN_KAGGLE:
     sys.path.insert(0, repo)
     os.environ["PYTHONPATH"] = os.pathsep.join([repo] + [p for p in [os.environ.get("PYTHONPATH")] if p])
 
-from helpers.runtime import setup  # noqa: E402
+from helpers.core.runtime import setup  # noqa: E402
 
 setup()
 
@@ -82,8 +82,6 @@ ENCODER_NAME = "timm-tf_efficientnet_lite0"  # @param {type:"string"}
 ENCODER_WEIGHTS = "efficientnet-lite0"  # @param {type:"raw"}
 # @markdown WEIGHTS_FALLBACK: if "imagenet" cannot be downloaded: "random", "efficientnet-lite0" or "error"
 WEIGHTS_FALLBACK = "efficientnet-lite0"  # @param ["random", "efficientnet-lite0", "error"]
-# @markdown IMAGE_SIZE: the scale it works at: 512 = full resolution
-IMAGE_SIZE = 512  # @param {type:"integer"}
 BATCH_SIZE = 16  # @param {type:"integer"}
 EPOCHS = 20  # @param {type:"integer"}
 # @markdown CHECKPOINT_EVERY: epochs between checkpoints
@@ -114,25 +112,25 @@ WEIGHT_DECAY = 0.0001  # @param {type:"number"}
 SSIM_WEIGHT = 1.0  # @param {type:"number"}
 # @markdown EXTRA_PHOTOS: a folder of colour photos to draw crops from too (empty: the training split only)
 EXTRA_PHOTOS = ""  # @param {type:"string"}
-# @markdown CACHE: cache the crop pool (or with CROP_REUSE = 1 the training truths' gray) on disk once, reused by every epoch and run (helpers.data_cache)
+# @markdown CACHE: cache the crop pool (or with CROP_REUSE = 1 the training truths' gray) on disk once, reused by every epoch and run (helpers.training.data_cache)
 CACHE = True  # @param {type:"boolean"}
 # @markdown N_EXAMPLES: best and worst images to show
 N_EXAMPLES = 3  # @param {type:"integer"}
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
-from helpers import inpainter_training, launch
-from helpers.config import notebook_settings
-from helpers.dacon_data import data_dir, load_pair, lost_region_mask
-from helpers.devices import device
-from helpers.images import to_gray
-from helpers.inpaint import learned_fill, telea
-from helpers.pipeline_file import load_inpainter
-from helpers.splits import read_split
-from helpers.viz import image_grid
+from helpers.core.config import notebook_settings
+from helpers.core.images import to_gray
+from helpers.data.dacon import data_dir, load_pair, lost_region_mask
+from helpers.data.splits import read_split
+from helpers.data.viz import image_grid
+from helpers.networks.devices import device
+from helpers.pipeline.inpaint import learned_fill, telea
+from helpers.pipeline.model_files import load_inpainter
+from helpers.training.inpainter import fill_scores
+from helpers.training.launch import train
 
 _, _, config, _ = notebook_settings("04_inpainter", globals())  # checked; a misspelt parameter is an error
 root = data_dir(DATA_DIR or None)
@@ -142,7 +140,7 @@ print("dataset:", root)
 # ## Training (resumes from the newest checkpoint of the run)
 
 # %%
-run = launch.train("inpainter", config, root, CHECKPOINT_ROOT or None)  # one process, or DDP with PROCESSES
+run = train("inpainter", config, root, CHECKPOINT_ROOT or None)  # one process, or DDP with PROCESSES
 history = pd.DataFrame(run.history)
 print("run folder:", run.dir)
 
@@ -166,14 +164,8 @@ plt.show()
 best = load_inpainter(run.dir)
 model = best.inpainter.network().to(device())  # on the GPU when there is one
 val_rows = read_split(root, "val_split.csv", VAL_LIMIT)
-rows = []
-for inp, gt in zip(val_rows.input_image_path_abs, val_rows.gt_image_path_abs):
-    gray, truth = load_pair(inp, gt)
-    mask = lost_region_mask(gray, truth)
-    rows.append({"name": inp.split("/")[-1], "area": float(mask.mean()),
-                 "M_telea": inpainter_training.m_luminance(to_gray(truth), telea(gray, mask), mask),
-                 "M": inpainter_training.m_luminance(to_gray(truth), learned_fill(model, gray, mask), mask)})
-per_image = pd.DataFrame(rows).set_index("name")
+per_image = fill_scores(val_rows, model).set_index("name")  # what validation measures, image by image
+per_image["M_telea"] = fill_scores(val_rows).set_index("name").M_telea
 print(f"best epoch {best.epoch}: M on the luminance {per_image.M.mean():.4f} "
       f"(Telea {per_image.M_telea.mean():.4f}) over {len(per_image)} validation images; "
       f"better than Telea on {(per_image.M > per_image.M_telea).mean():.0%} of them")

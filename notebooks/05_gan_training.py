@@ -28,16 +28,16 @@
 # there (the learned inpainter's of notebook 04, `INPAINTER_RUN`), `EMA` validates and
 # keeps a moving average of the generator's weights. `CHROMA = "bins"` classifies colour
 # over quantised chroma bins instead of regressing it (an option: it tied with regression
-# on the CPU budget, README "Quality and speed"). Offline, the resnet34 ImageNet
+# on the CPU budget, docs/results.md). Offline, the resnet34 ImageNet
 # download fails and `WEIGHTS_FALLBACK` switches to the packaged ImageNet
 # EfficientNet-Lite0 encoder. The seed's recipe (gray in, RGB out, BCE + 100 x L1, Adam
 # 1e-4 / 2e-4, betas 0.5 / 0.999) is `notebooks/params/seed_recipe.yaml`, the recipe
 # measured on CPU `project_recipe.yaml` (`papermill -f` them). Every parameter and its
-# default is a field of `helpers.config.GanConfig`; the run folder's `config.json`
+# default is a field of `helpers.core.config.GanConfig`; the run folder's `config.json`
 # records what a run used.
 #
 # On a GPU it trains in mixed precision (`AMP`); with `PROCESSES = 0` (or 2) it trains
-# on every GPU (Kaggle's two T4s) with PyTorch DDP through torchrun (`helpers.launch`).
+# on every GPU (Kaggle's two T4s) with PyTorch DDP through torchrun (`helpers.training.launch`).
 # Every epoch the whole pipeline is validated as inference runs it (lost region from the
 # mask model of notebook 03) with the DACON score. Every `CHECKPOINT_EVERY` epochs a
 # checkpoint (models, optimizers, RNG states, config, history, best score) goes to
@@ -49,7 +49,7 @@
 # Environment: Colab, Kaggle or this machine (the same cell opens every notebook).
 # Colab and Kaggle give every notebook a fresh machine: mount Drive (Colab, once per
 # runtime), find this repository (a copy attached on Kaggle) or clone it (a fork: set
-# DACON_REPO_URL first), put it on the path; helpers.runtime.setup installs what the
+# DACON_REPO_URL first), put it on the path; helpers.core.runtime.setup installs what the
 # platform lacks (never its torch) and finds or stages the data.
 import glob
 import importlib.util
@@ -65,10 +65,10 @@ if IN_COLAB or IN_KAGGLE:
         from google.colab import drive  # mounted once per runtime: a sweep's kernels find it mounted
 
         drive.mount(os.path.join(sim_root, "content/drive"))
-    copies = sorted(glob.glob(os.path.join(sim_root, "kaggle/input/*/helpers/runtime.py"))
-                    + glob.glob(os.path.join(sim_root, "kaggle/input/*/*/helpers/runtime.py")))
+    copies = sorted(glob.glob(os.path.join(sim_root, "kaggle/input/*/helpers/core/runtime.py"))
+                    + glob.glob(os.path.join(sim_root, "kaggle/input/*/*/helpers/core/runtime.py")))
     repo = os.path.join(sim_root, "content/dacon-photo-restore" if IN_COLAB else "tmp/dacon-photo-restore")
-    repo = os.path.dirname(os.path.dirname(copies[0])) if copies else repo
+    repo = copies[0][: -len("/helpers/core/runtime.py")] if copies else repo
     if not os.path.isdir(repo):
         url = os.environ.get("DACON_REPO_URL", "https://github.com/dacon-photo-restore/dacon-photo-restore.git")
         if subprocess.run(["git", "clone", "-q", "--depth", "1", url, repo]).returncode != 0:
@@ -78,7 +78,7 @@ if IN_COLAB or IN_KAGGLE:
     sys.path.insert(0, repo)
     os.environ["PYTHONPATH"] = os.pathsep.join([repo] + [p for p in [os.environ.get("PYTHONPATH")] if p])
 
-from helpers.runtime import setup  # noqa: E402
+from helpers.core.runtime import setup  # noqa: E402
 
 setup()
 
@@ -95,8 +95,6 @@ ENCODER_NAME = "resnet34"  # @param {type:"string"}
 ENCODER_WEIGHTS = "imagenet"  # @param {type:"raw"}
 # @markdown WEIGHTS_FALLBACK: if "imagenet" cannot be downloaded: "random", "efficientnet-lite0" or "error"
 WEIGHTS_FALLBACK = "efficientnet-lite0"  # @param ["random", "efficientnet-lite0", "error"]
-# @markdown IMAGE_SIZE: the networks see images resized to this
-IMAGE_SIZE = 256  # @param {type:"integer"}
 BATCH_SIZE = 16  # @param {type:"integer"}
 EPOCHS = 30  # @param {type:"integer"}
 # @markdown CHECKPOINT_EVERY: epochs between checkpoints
@@ -114,6 +112,8 @@ AMP = "auto"  # @param ["auto", "bf16", "fp16", "off"]
 # @markdown PROCESSES: training processes (DDP, one per GPU; 0: one per visible GPU)
 PROCESSES = 1  # @param {type:"integer"}
 SEED = 0  # @param {type:"integer"}
+# @markdown IMAGE_SIZE: the networks see images resized to this
+IMAGE_SIZE = 256  # @param {type:"integer"}
 # @markdown MASK_RUN: the mask model's run (notebook 03)
 MASK_RUN = "mask"  # @param {type:"string"}
 # @markdown INPAINTER_RUN: the learned inpainter's run (notebook 04) whose fill the pipeline keeps in the region (with PREFILL); empty: Telea's
@@ -145,7 +145,7 @@ HUE_WEIGHT = 0.0  # @param {type:"number"}
 TTA = False  # @param {type:"boolean"}
 # @markdown EMA: exponential moving average of the generator (decay per step; 0: off)
 EMA = 0.99  # @param {type:"number"}
-# @markdown CACHE: decode and resize the training images once into a disk cache, reused by every epoch and run (helpers.data_cache)
+# @markdown CACHE: decode and resize the training images once into a disk cache, reused by every epoch and run (helpers.training.data_cache)
 CACHE = True  # @param {type:"boolean"}
 
 # %%
@@ -154,9 +154,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from helpers import launch
-from helpers.config import notebook_settings
-from helpers.dacon_data import data_dir
+from helpers.core.config import notebook_settings
+from helpers.data.dacon import data_dir
+from helpers.training.launch import train
 
 _, _, config = notebook_settings("05_gan_training", globals())  # checked; a misspelt parameter is an error
 root = data_dir(DATA_DIR or None)
@@ -177,7 +177,7 @@ print("dataset:", root)
 # ## Training (resumes from the newest checkpoint of the run)
 
 # %%
-run = launch.train("gan", config, root, CHECKPOINT_ROOT or None)  # one process, or DDP with PROCESSES
+run = train("gan", config, root, CHECKPOINT_ROOT or None)  # one process, or DDP with PROCESSES
 history = pd.DataFrame(run.history)
 print("run folder:", run.dir, "  TensorBoard logs:", run.dir / "tb")
 

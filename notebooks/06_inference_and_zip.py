@@ -32,7 +32,7 @@
 # Environment: Colab, Kaggle or this machine (the same cell opens every notebook).
 # Colab and Kaggle give every notebook a fresh machine: mount Drive (Colab, once per
 # runtime), find this repository (a copy attached on Kaggle) or clone it (a fork: set
-# DACON_REPO_URL first), put it on the path; helpers.runtime.setup installs what the
+# DACON_REPO_URL first), put it on the path; helpers.core.runtime.setup installs what the
 # platform lacks (never its torch) and finds or stages the data.
 import glob
 import importlib.util
@@ -48,10 +48,10 @@ if IN_COLAB or IN_KAGGLE:
         from google.colab import drive  # mounted once per runtime: a sweep's kernels find it mounted
 
         drive.mount(os.path.join(sim_root, "content/drive"))
-    copies = sorted(glob.glob(os.path.join(sim_root, "kaggle/input/*/helpers/runtime.py"))
-                    + glob.glob(os.path.join(sim_root, "kaggle/input/*/*/helpers/runtime.py")))
+    copies = sorted(glob.glob(os.path.join(sim_root, "kaggle/input/*/helpers/core/runtime.py"))
+                    + glob.glob(os.path.join(sim_root, "kaggle/input/*/*/helpers/core/runtime.py")))
     repo = os.path.join(sim_root, "content/dacon-photo-restore" if IN_COLAB else "tmp/dacon-photo-restore")
-    repo = os.path.dirname(os.path.dirname(copies[0])) if copies else repo
+    repo = copies[0][: -len("/helpers/core/runtime.py")] if copies else repo
     if not os.path.isdir(repo):
         url = os.environ.get("DACON_REPO_URL", "https://github.com/dacon-photo-restore/dacon-photo-restore.git")
         if subprocess.run(["git", "clone", "-q", "--depth", "1", url, repo]).returncode != 0:
@@ -61,7 +61,7 @@ if IN_COLAB or IN_KAGGLE:
     sys.path.insert(0, repo)
     os.environ["PYTHONPATH"] = os.pathsep.join([repo] + [p for p in [os.environ.get("PYTHONPATH")] if p])
 
-from helpers.runtime import setup  # noqa: E402
+from helpers.core.runtime import setup  # noqa: E402
 
 setup()
 
@@ -86,20 +86,19 @@ import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import pandas as pd
 
-from helpers.checkpoints import find_run, run_path
-from helpers.config import notebook_settings
-from helpers.dacon_data import data_dir, load_pair, read_test_csv
-from helpers.files import atomic_write
-from helpers.images import read_rgb
-from helpers.predict import restore_folder
-from helpers.pretrained import DEFAULT_MODEL
-from helpers.restore import Restorer
-from helpers.runtime import work_dir
-from helpers.score import score_folders
-from helpers.submission import expected_names, validate_zip, write_zip
-from helpers.viz import image_grid
+from helpers.core.config import notebook_settings
+from helpers.core.files import atomic_write
+from helpers.core.images import read_rgb
+from helpers.core.runs import find_run, run_path
+from helpers.core.runtime import work_dir
+from helpers.data.dacon import data_dir, load_pair, read_test_csv
+from helpers.data.viz import image_grid
+from helpers.pipeline.folder import restore_folder
+from helpers.pipeline.restore import Restorer
+from helpers.pipeline.shipped import DEFAULT_MODEL
+from helpers.scoring.folders import score_folders
+from helpers.scoring.submission import expected_names, validate_zip, write_zip
 
 notebook_settings("06_inference_and_zip", globals())  # a misspelt parameter is an error here
 root = data_dir(DATA_DIR or None)
@@ -147,7 +146,7 @@ print(f"submission.zip: {check['files']} PNGs, flat, RGB 512x512")
 
 # %% [markdown]
 # ## Score (only where truth images exist)
-# `helpers.score` scores the written PNGs, as the competition would read them.
+# `helpers.scoring.folders` scores the written PNGs, as the competition would read them.
 
 # %%
 gt_dir = root / "test_gt"

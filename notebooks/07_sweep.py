@@ -30,7 +30,7 @@
 # Environment: Colab, Kaggle or this machine (the same cell opens every notebook).
 # Colab and Kaggle give every notebook a fresh machine: mount Drive (Colab, once per
 # runtime), find this repository (a copy attached on Kaggle) or clone it (a fork: set
-# DACON_REPO_URL first), put it on the path; helpers.runtime.setup installs what the
+# DACON_REPO_URL first), put it on the path; helpers.core.runtime.setup installs what the
 # platform lacks (never its torch) and finds or stages the data.
 import glob
 import importlib.util
@@ -46,10 +46,10 @@ if IN_COLAB or IN_KAGGLE:
         from google.colab import drive  # mounted once per runtime: a sweep's kernels find it mounted
 
         drive.mount(os.path.join(sim_root, "content/drive"))
-    copies = sorted(glob.glob(os.path.join(sim_root, "kaggle/input/*/helpers/runtime.py"))
-                    + glob.glob(os.path.join(sim_root, "kaggle/input/*/*/helpers/runtime.py")))
+    copies = sorted(glob.glob(os.path.join(sim_root, "kaggle/input/*/helpers/core/runtime.py"))
+                    + glob.glob(os.path.join(sim_root, "kaggle/input/*/*/helpers/core/runtime.py")))
     repo = os.path.join(sim_root, "content/dacon-photo-restore" if IN_COLAB else "tmp/dacon-photo-restore")
-    repo = os.path.dirname(os.path.dirname(copies[0])) if copies else repo
+    repo = copies[0][: -len("/helpers/core/runtime.py")] if copies else repo
     if not os.path.isdir(repo):
         url = os.environ.get("DACON_REPO_URL", "https://github.com/dacon-photo-restore/dacon-photo-restore.git")
         if subprocess.run(["git", "clone", "-q", "--depth", "1", url, repo]).returncode != 0:
@@ -59,7 +59,7 @@ if IN_COLAB or IN_KAGGLE:
     sys.path.insert(0, repo)
     os.environ["PYTHONPATH"] = os.pathsep.join([repo] + [p for p in [os.environ.get("PYTHONPATH")] if p])
 
-from helpers.runtime import setup  # noqa: E402
+from helpers.core.runtime import setup  # noqa: E402
 
 setup()
 
@@ -79,7 +79,7 @@ KERNEL = ""  # @param {type:"string"}
 import matplotlib.pyplot as plt
 
 from helpers import sweep as sweeps
-from helpers.config import notebook_settings
+from helpers.core.config import notebook_settings
 
 notebook_settings("07_sweep", globals())  # a misspelt parameter is an error here
 sweep = sweeps.load(SWEEP_FILE, [f.strip() for f in EXTRA_FILES.split(",") if f.strip()])

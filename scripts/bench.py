@@ -27,7 +27,7 @@ predicted mask (mean and 99.9th-percentile difference in levels of 255); how oft
 two backends' thresholded masks disagree is reported beside them. The peak memory
 (RSS) of `python -m helpers.predict` on a 512x512 image, a 24-megapixel photo and four
 12-megapixel photos is measured in a child process. Results go to bench.json and
-bench.md in the output folder; `--memory-only` measures just the memory.
+bench.md in the output folder (and --doc: `make bench` keeps the latest in docs/bench.md); `--memory-only` measures just the memory.
 """
 from __future__ import annotations
 
@@ -41,20 +41,22 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from helpers import PHOTOS_DIR, REPO_ROOT, gan_training, inpainter_training, mask_training, recipes
-from helpers.dacon_data import data_dir, read_test_csv
-from helpers.files import atomic_write
-from helpers.images import read_gray, read_rgb, save_png, to_gray
-from helpers.inpaint import learned_fill, telea
-from helpers.masking import mask_logits, predict_mask
-from helpers.pipeline_file import MaskSpec, load_inpainter, load_mask, load_pipeline
-from helpers.predict import restore_folder
-from helpers.pretrained import DEFAULT_MODEL, SHIPPED
-from helpers.restore import Restorer, compose_full, generator_output
-from helpers.sample_data import list_photos
-from helpers.score import score_folders
-from helpers.splits import split_dir, write_split
-from helpers.tables import to_markdown
+from helpers import PHOTOS_DIR, REPO_ROOT
+from helpers.core import recipes
+from helpers.core.files import atomic_write
+from helpers.core.images import read_gray, read_rgb, save_png, to_gray
+from helpers.core.tables import to_markdown
+from helpers.data.dacon import data_dir, read_test_csv
+from helpers.data.photos import list_photos
+from helpers.data.splits import split_dir, write_split
+from helpers.pipeline.folder import restore_folder
+from helpers.pipeline.inpaint import learned_fill, telea
+from helpers.pipeline.masking import mask_logits, predict_mask
+from helpers.pipeline.model_files import MaskSpec, load_inpainter, load_mask, load_pipeline
+from helpers.pipeline.restore import Restorer, compose_full, generator_output
+from helpers.pipeline.shipped import DEFAULT_MODEL, SHIPPED
+from helpers.scoring.folders import score_folders
+from helpers.training.launch import train
 
 
 def gray_answers(test_inputs: list[Path], gt_dir: Path, out_dir: Path, mask_model, spec: MaskSpec,
@@ -165,7 +167,7 @@ def shipped_grid(test_inputs: list[Path], gt_dir: Path, predictions: Path, path:
     """input | v1 | v2 | truth for a few test images, from the shipped models' bench predictions."""
     import matplotlib
     matplotlib.use("Agg")
-    from helpers.viz import image_grid
+    from helpers.data.viz import image_grid
     columns = [f"shipped model {v}" for v in SHIPPED if (predictions / f"shipped model {v}").is_dir()]
     picked = test_inputs[:: max(1, len(test_inputs) // rows)][:rows]
     grid = [[read_gray(p)] + [read_rgb(predictions / c / p.name) for c in columns] + [read_rgb(gt_dir / p.name)]
@@ -186,7 +188,7 @@ def pipeline_with(path: Path, inpainter: bool):
 def train_recipe(name: str, recipe: dict, budget: dict, data, ck_root: Path) -> tuple[Path, float]:
     """Train one recipe for the budget; (run folder, seconds)."""
     t0 = time.time()
-    run = gan_training.train({**recipe, **budget, "run": name}, data, ck_root)
+    run = train("gan", {**recipe, **budget, "run": name}, data, ck_root)
     return run.dir, time.time() - t0
 
 
@@ -201,6 +203,7 @@ def main(argv=None) -> int:
     ap.add_argument("--inpainter-samples", type=int, default=600, help="damaged crops per inpainter epoch")
     ap.add_argument("--inpainter-crop", type=int, default=256, help="inpainter training crop side")
     ap.add_argument("--out", default=None, help="output folder (default runs/bench-<time>)")
+    ap.add_argument("--doc", default=None, help="also write the table here (make bench: docs/bench.md)")
     ap.add_argument("--memory-only", action="store_true", help="only the peak-memory measurement")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
     ap.add_argument("--compare-images", type=int, default=0,
@@ -223,7 +226,7 @@ def main(argv=None) -> int:
 
     print("== mask model")
     t0 = time.time()
-    mask_training.train({**mask_budget, "run": "mask"}, data, ck)
+    train("mask", {**mask_budget, "run": "mask"}, data, ck)
     mask_s = time.time() - t0
     mask_file = load_mask(ck / "mask")
 
@@ -232,7 +235,7 @@ def main(argv=None) -> int:
     inpainter_budget = {"run": "inpainter", "epochs": args.inpainter_epochs, "samples_per_epoch": args.inpainter_samples,
                         "crop_size": args.inpainter_crop, "num_workers": 1, "checkpoint_every": args.inpainter_epochs,
                         "crop_reuse": 1}  # new crops for every item, as the results in docs were measured
-    inpainter_training.train(inpainter_budget, data, ck)
+    train("inpainter", inpainter_budget, data, ck)
     inpainter_s = time.time() - t0
     inpainter = load_inpainter(ck / "inpainter").inpainter.network()
 
@@ -292,7 +295,10 @@ def main(argv=None) -> int:
     md = to_markdown(table.astype(object).where(table.notna(), ""))
     if memory:
         md += "\n\nPeak memory of `python -m helpers.predict` (shipped model):\n\n" + to_markdown(pd.DataFrame(memory))
-    atomic_write(out / "bench.md", lambda tmp: Path(tmp).write_text(md))
+    md = (f"# `make bench`, {time.strftime('%Y-%m-%d')}\n\nWritten by `scripts/bench.py` ({settings['epochs']} epochs at "
+          f"{settings['size']} px per GAN recipe; docs/results.md explains the contenders and columns).\n\n" + md + "\n")
+    for path in (out / "bench.md", *([Path(args.doc)] if args.doc else [])):  # make bench: docs/bench.md, the latest
+        atomic_write(path, lambda tmp: Path(tmp).write_text(md))
     print(table.round(4).to_string(index=False))
     if memory:
         print(pd.DataFrame(memory).to_string(index=False))

@@ -5,7 +5,7 @@
 Measured here (on a GPU too, when there is one):
     loader     images/s the GAN's data loader delivers at 256 and 512 px with 1 and 2 workers,
                decoding every PNG (read, resize, Telea prefill) and from the disk cache
-               (helpers.data_cache, what training uses); the inpainter's crops drawn anew from
+               (helpers.training.data_cache, what training uses); the inpainter's crops drawn anew from
                the truths' PNGs or their cached gray, and read from its cached crop pool
     GAN step   images/s of one full pix2pix update (generator = the default resnet34 U-Net
                as notebook 05 defaults it, PatchGAN) at 256 and 512 px, in float32 and under autocast
@@ -19,7 +19,7 @@ decoding loaders' rates) plus the larger of two times: FLOPs / a sustained throu
 card (SUSTAINED: a conservative share of the card's dense fp16/bf16 tensor peak) and
 images / the data loaders' rate (from the caches, and the inpainter's from its crop pool), taken
 as this machine's rate per loader worker times the workers the
-training would start on that platform's CPU cores (helpers.devices.loader_workers; this
+training would start on that platform's CPU cores (helpers.networks.devices.loader_workers; this
 assumes their cores are about as fast as these). The table says "estimated". On a GPU the
 script also gives the series time for that GPU from its own measured GAN step (the mask
 model's and inpainter's scaled by their FLOPs), marked "measured".
@@ -36,17 +36,17 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from helpers import REPO_ROOT
-from helpers.colour import out_channels
-from helpers.config import GanConfig, InpainterConfig, MaskConfig, as_dict
-from helpers.dacon_data import data_dir
-from helpers.devices import Precision, device, loader_workers
-from helpers.files import atomic_write
-from helpers.gan_training import start_from_gray, train_step
-from helpers.models import PatchDiscriminator, build_unet
-from helpers.splits import read_split, split_dir, write_split
-from helpers.tables import to_markdown
-from helpers.torch_data import InpaintingCrops, RestorationDataset
-from helpers.training import EpochSampler
+from helpers.core.config import GanConfig, InpainterConfig, MaskConfig, as_dict
+from helpers.core.files import atomic_write
+from helpers.core.tables import to_markdown
+from helpers.data.dacon import data_dir
+from helpers.data.splits import read_split, split_dir, write_split
+from helpers.networks.devices import Precision, device, loader_workers
+from helpers.networks.models import PatchDiscriminator, build_unet
+from helpers.pipeline.colour import out_channels
+from helpers.training.datasets import InpaintingCrops, RestorationDataset
+from helpers.training.gan import start_from_gray, train_step
+from helpers.training.loop import EpochSampler
 
 TRAIN_IMAGES, VAL_IMAGES = 23_683, 5_920  # DACON's 29,603 training pairs after notebook 02's 20 % split
 # Sustained dense throughput assumed for mixed-precision U-Net training (FLOP/s): about a
@@ -66,7 +66,7 @@ def platform_workers(gpus: int, cores: int) -> int:
 
 def loader_rate(size: int, batches: int, workers: int, cache: bool) -> float:
     """Images/s of the GAN's training loader at `size` px (prefill on), decoding every PNG or
-    reading the disk cache (helpers.data_cache; built first, outside the timing)."""
+    reading the disk cache (helpers.training.data_cache; built first, outside the timing)."""
     root = data_dir()
     if not (split_dir(root) / "train_split.csv").exists():
         write_split(root)
@@ -128,7 +128,7 @@ def batch_of(n: int, size: int, dev: torch.device) -> dict:
 
 def gan_step_rate(size: int, amp: str, steps: int, batch: int, dev: torch.device) -> float:
     """Images/s of full pix2pix updates at `size` px, notebook 05's defaults (after one warm-up step)."""
-    from helpers import chroma_bins
+    from helpers.pipeline import chroma_bins
     cfg, G, D, opt_g, opt_d = gan_parts(size, dev)
     precision = Precision(amp, dev)
     weights = torch.ones(chroma_bins.Q)
@@ -148,7 +148,7 @@ def flops_per_image(size: int) -> dict:
     out = {}
     cpu = torch.device("cpu")
     cfg, G, D, opt_g, opt_d = gan_parts(size, cpu)
-    from helpers import chroma_bins
+    from helpers.pipeline import chroma_bins
     with FlopCounterMode(display=False) as counter:
         train_step(G, D, opt_g, opt_d, batch_of(1, size, cpu), cfg, True, Precision("off", cpu),
                    torch.ones(chroma_bins.Q))

@@ -2,15 +2,15 @@
 
     python scripts/drive_footprint.py
 
-For each training stage with its default config (helpers.config: MaskConfig for
+For each training stage with its default config (helpers.core.config: MaskConfig for
 notebook 03, InpainterConfig for notebook 04, GanConfig for notebook 05) it builds the
 real networks and optimizers with the stage's own `build` (the stage object is made
 without its dataset, which `build` does not need), takes one training step with the
 stage's own `train_step` on a tiny random batch (so Adam's moment buffers exist, as
-in any real checkpoint) and then lets a real `helpers.training.Run` in a temporary
+in any real checkpoint) and then lets a real `helpers.training.loop.Run` in a temporary
 folder record the last epoch with `Run.end_epoch`: that writes best.pt (the stage's
 `best_file`) and epoch_XXXX.pt (networks, optimizers, scaler, config, provenance,
-RNG states and a full-length history) with helpers.checkpoints.save, exactly as a
+RNG states and a full-length history) with helpers.networks.torch_files.save, exactly as a
 training run does. Their sizes on disk are measured; nothing is estimated from
 parameter counts. The GAN's best.pt holds the mask model and the inpainter too, so it
 is built on the mask and inpainter files this script has just written (as GanStage
@@ -39,14 +39,16 @@ import numpy as np
 import torch
 from PIL import Image
 
-from helpers import PHOTOS_DIR, checkpoints
-from helpers.config import GanConfig, InpainterConfig, MaskConfig, TrainConfig, replace
-from helpers.gan_training import GanStage, sample_grid
-from helpers.images import save_png, to_gray
-from helpers.inpainter_training import InpainterStage
-from helpers.mask_training import MaskStage
-from helpers.pipeline_file import load_inpainter, load_mask
-from helpers.training import Run, Stage, seed_everything
+from helpers import PHOTOS_DIR
+from helpers.core import runs
+from helpers.core.config import GanConfig, InpainterConfig, MaskConfig, TrainConfig, replace
+from helpers.core.images import save_png, to_gray
+from helpers.pipeline.model_files import load_inpainter, load_mask
+from helpers.training import checkpoints
+from helpers.training.gan import GanStage, sample_grid
+from helpers.training.inpainter import InpainterStage
+from helpers.training.loop import Run, Stage, seed_everything
+from helpers.training.mask import MaskStage
 
 MB = 1e6
 SIDE, BATCH = 64, 2  # the tiny random batch: a multiple of 32 (U-Net strides); sizes do not depend on it
@@ -62,7 +64,8 @@ VALIDATION_KEYS = {
 def bare_stage(cls, cfg: TrainConfig) -> Stage:
     """A stage object without its data (its split files, validation set): what `build`,
     `train_step` and `best_file` need is the config, the device and the precision."""
-    stage = cls.__new__(cls)
+    bare = type(f"Bare{cls.__name__}", (cls,), {"read_splits": lambda self, data_root: None})
+    stage = bare.__new__(bare)
     Stage.__init__(stage, cfg, None, None, False)
     return stage
 
@@ -116,8 +119,8 @@ def gan_stage(cfg: GanConfig, root: Path) -> GanStage:
     if cfg.chroma == "bins":
         raise SystemExit("chroma='bins' needs the training split for its bin weights; this script "
                          "measures the default (regress)")
-    stage.mask_file = load_mask(checkpoints.find_run(cfg.mask_run, root))
-    stage.inpainter_file = load_inpainter(checkpoints.find_run(cfg.inpainter_run, root)) if cfg.inpainter_run else None
+    stage.mask_file = load_mask(runs.find_run(cfg.mask_run, root))
+    stage.inpainter_file = load_inpainter(runs.find_run(cfg.inpainter_run, root)) if cfg.inpainter_run else None
     return stage
 
 

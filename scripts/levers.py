@@ -23,13 +23,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import REPO_ROOT, gan_training, inpainter_training, mask_training, recipes
-from helpers.config import GanConfig, field_names
-from helpers.dacon_data import data_dir
-from helpers.pipeline_file import load_inpainter, load_mask
-from helpers.restore import Restorer
-from helpers.splits import read_split
-from helpers.tables import to_markdown
+from helpers import REPO_ROOT
+from helpers.core import recipes
+from helpers.core.config import GanConfig, field_names
+from helpers.core.tables import to_markdown
+from helpers.data.dacon import data_dir
+from helpers.data.splits import read_split
+from helpers.pipeline.model_files import load_inpainter, load_mask
+from helpers.pipeline.restore import Restorer
+from helpers.training import gan
+from helpers.training.launch import train
 
 LITE0 = dict(encoder_name="timm-tf_efficientnet_lite0", encoder_weights="efficientnet-lite0")
 LEVERS = [  # (name, settings) in the order they are tried
@@ -62,7 +65,7 @@ def run_name(cfg: dict) -> str:
 
 def train_and_score(name: str, cfg: dict, data, root: Path) -> dict:
     t0 = time.time()
-    run = gan_training.train(cfg, data, root, progress=False)
+    run = train("gan", cfg, data, root, progress=False)
     hist = pd.DataFrame(run.history)
     last = hist.tail(LAST)[["score", "S", "M", "C", "hue_err"]].mean()
     best = hist.loc[hist.score.idxmax()]
@@ -75,10 +78,9 @@ def inference_variant(name: str, run_dir: Path, data, inpainter=None, **changes)
     learned inpainter's fill (no training)."""
     r = Restorer.load(run_dir, backend="torch")
     mask_file = load_mask(run_dir.parent / "mask")
-    items = gan_training.validation_set(read_split(data, "val_split.csv"), mask_file.mask.network(), mask_file.mask,
-                                        False)
-    plain, _ = gan_training.validate(r.generator, r.gen_spec, items, False)
-    val, _ = gan_training.validate(r.generator, dataclasses.replace(r.gen_spec, **changes), items, False, inpainter)
+    items = gan.validation_set(read_split(data, "val_split.csv"), mask_file.mask.network(), mask_file.mask, False)
+    plain, _ = gan.validate(r.generator, r.gen_spec, items, False)
+    val, _ = gan.validate(r.generator, dataclasses.replace(r.gen_spec, **changes), items, False, inpainter)
     return {"lever": f"{name} (inference only, best.pt of epoch {r.pipeline.epoch})", "run": run_dir.name,
             **{k: val[k] for k in ("score", "S", "M", "C", "hue_err")}, "best_epoch_score": None,
             "best_epoch": r.pipeline.epoch, "train_s": 0, "kept": val["score"] > plain["score"],
@@ -103,7 +105,7 @@ def main() -> None:
         if (shared / "best.pt").exists():
             shutil.copytree(shared, root / "mask", dirs_exist_ok=True)
         else:
-            mask_training.train(recipes.cpu_budget("03_mask_generator"), data, root)
+            train("mask", recipes.cpu_budget("03_mask_generator"), data, root)
     budget = dict(image_size=args.size, batch_size=8, epochs=args.epochs, val_limit=0, num_workers=1,
                   checkpoint_every=args.epochs)
     best_cfg = {**recipes.recipe(args.start), **budget, "inpainter_run": ""}
@@ -128,7 +130,7 @@ def main() -> None:
             rows.append(inference_variant(name, root / best_cfg["run"], data, **changes))
     if best_cfg["prefill"]:  # the learned inpainter replaces the Telea fill the best recipe keeps
         if args.inpainter_run is None:
-            inpainter_training.train({"run": "inpainter", **INPAINTER_BUDGET}, data, root, progress=False)
+            train("inpainter", {"run": "inpainter", **INPAINTER_BUDGET}, data, root, progress=False)
         inpainter = load_inpainter(args.inpainter_run or root / "inpainter").inpainter.network()
         rows.append(inference_variant("learned inpainter's fill in the region", root / best_cfg["run"], data,
                                       inpainter, region_luma="base"))

@@ -2,10 +2,10 @@
 
     python scripts/scale_run.py [--out runs/scale] [--train 29603] [--test 100] [--steps 30]
 
-1. builds a DACON-sized dataset from the embedded photos (helpers.sample_data: 29,603
+1. builds a DACON-sized dataset from the embedded photos (helpers.data.synthetic: 29,603
    training pairs, 100 test inputs, resumable) and its open.zip, into --out (kept between
    runs: a second run reuses both);
-2. stages open.zip the way Colab does (helpers.runtime.unzip_once: from "Drive" onto the
+2. stages open.zip the way Colab does (helpers.core.runtime.unzip_once: from "Drive" onto the
    runtime's local disk), timed;
 3. runs notebooks 01-06 with papermill, each a fresh kernel: 01 and 02 over all of it,
    03-05 over the full training split for a bounded number of steps (STEPS_PER_EPOCH,
@@ -38,9 +38,9 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from helpers import runtime, sample_data  # noqa: E402
-from helpers.files import atomic_write  # noqa: E402
-from helpers.tables import to_markdown  # noqa: E402
+from helpers.core import runtime  # noqa: E402
+from helpers.core.files import atomic_write  # noqa: E402
+from helpers.core.tables import to_markdown  # noqa: E402
 
 NOTEBOOKS = ["01_data_exploration", "02_dataset_split", "03_mask_generator", "04_inpainter",
              "05_gan_training", "06_inference_and_zip"]

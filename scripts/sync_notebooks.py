@@ -8,9 +8,9 @@ Three cells of every numbered notebook are generated, the rest is written by han
     environment  the same set-up cell everywhere (ENVIRONMENT below): in Colab and on
                  Kaggle it mounts Drive (Colab), finds or clones this repository and puts it
                  on the path (no pip install -e: that needs an index for its build step, and
-                 Kaggle's attached copy is read-only); helpers.runtime.setup then installs
+                 Kaggle's attached copy is read-only); helpers.core.runtime.setup then installs
                  what the platform lacks and finds or stages the data
-    parameters   one line per setting of the notebook's configs (helpers.config.NOTEBOOK_CONFIGS):
+    parameters   one line per setting of the notebook's configs (helpers.core.config.NOTEBOOK_CONFIGS):
                  the default as a plain literal with a Colab form annotation (# @param),
                  which papermill ignores, and the setting's help as a # @markdown line
 The notebooks' kernel is the platform's default `python3`, so papermill and nbval run
@@ -30,7 +30,7 @@ import jupytext
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from helpers import REPO_ROOT
-from helpers.config import NOTEBOOK_CONFIGS
+from helpers.core.config import NOTEBOOK_CONFIGS
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
@@ -40,7 +40,7 @@ ENVIRONMENT = '''\
 # Environment: Colab, Kaggle or this machine (the same cell opens every notebook).
 # Colab and Kaggle give every notebook a fresh machine: mount Drive (Colab, once per
 # runtime), find this repository (a copy attached on Kaggle) or clone it (a fork: set
-# DACON_REPO_URL first), put it on the path; helpers.runtime.setup installs what the
+# DACON_REPO_URL first), put it on the path; helpers.core.runtime.setup installs what the
 # platform lacks (never its torch) and finds or stages the data.
 import glob
 import importlib.util
@@ -56,10 +56,10 @@ if IN_COLAB or IN_KAGGLE:
         from google.colab import drive  # mounted once per runtime: a sweep's kernels find it mounted
 
         drive.mount(os.path.join(sim_root, "content/drive"))
-    copies = sorted(glob.glob(os.path.join(sim_root, "kaggle/input/*/helpers/runtime.py"))
-                    + glob.glob(os.path.join(sim_root, "kaggle/input/*/*/helpers/runtime.py")))
+    copies = sorted(glob.glob(os.path.join(sim_root, "kaggle/input/*/helpers/core/runtime.py"))
+                    + glob.glob(os.path.join(sim_root, "kaggle/input/*/*/helpers/core/runtime.py")))
     repo = os.path.join(sim_root, "content/dacon-photo-restore" if IN_COLAB else "tmp/dacon-photo-restore")
-    repo = os.path.dirname(os.path.dirname(copies[0])) if copies else repo
+    repo = copies[0][: -len("/helpers/core/runtime.py")] if copies else repo
     if not os.path.isdir(repo):
         url = os.environ.get("DACON_REPO_URL", "{clone_url}")
         if subprocess.run(["git", "clone", "-q", "--depth", "1", url, repo]).returncode != 0:
@@ -69,7 +69,7 @@ if IN_COLAB or IN_KAGGLE:
     sys.path.insert(0, repo)
     os.environ["PYTHONPATH"] = os.pathsep.join([repo] + [p for p in [os.environ.get("PYTHONPATH")] if p])
 
-from helpers.runtime import setup  # noqa: E402
+from helpers.core.runtime import setup  # noqa: E402
 
 setup()'''
 

@@ -18,7 +18,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from helpers import REPO_ROOT, gan_training, inpainter_training, mask_training, pretrained, recipes
+from helpers import REPO_ROOT
+from helpers.core import recipes
+from helpers.pipeline import shipped as pretrained
+from helpers.training.launch import train
 
 MASK = {**recipes.cpu_budget("03_mask_generator"), "run": "mask"}
 INPAINTER = {"run": "inpainter", "crop_size": 256, "samples_per_epoch": 1000, "epochs": 12, "batch_size": 8,
@@ -39,11 +42,11 @@ def main() -> None:
         t0 = time.time()
         print(f"== {step}", flush=True)
         if step == "mask":
-            mask_training.train(MASK, None, args.root)
+            train("mask", MASK, None, args.root)
         elif step == "inpainter":
-            inpainter_training.train(INPAINTER, None, args.root)
+            train("inpainter", INPAINTER, None, args.root)
         elif step == "generator":
-            gan_training.train(GENERATOR, None, args.root)
+            train("gan", GENERATOR, None, args.root)
         else:
             path = pretrained.export(f"{args.root}/{GENERATOR['run']}", args.out, weights="int8")
             print(f"{path}: {path.stat().st_size / 1e6:.1f} MB")

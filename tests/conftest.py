@@ -10,7 +10,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # for reference_score
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # offline: fail an ImageNet download at once, not after retries
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-# training datasets cache their decoded images (helpers.data_cache): in this run's temp folder, not runs/
+# training datasets cache their decoded images (helpers.training.data_cache): in this run's temp folder, not runs/
 if "DACON_CACHE_DIR" not in os.environ:
     os.environ["DACON_CACHE_DIR"] = tempfile.mkdtemp(prefix="dacon-cache-")
     atexit.register(shutil.rmtree, os.environ["DACON_CACHE_DIR"], True)
@@ -18,9 +18,9 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")  # this process draws off screen; the notebooks' kernels keep their inline figures
 
-from helpers import gan_training, inpainter_training, mask_training  # noqa: E402
-from helpers.sample_data import build  # noqa: E402
-from helpers.splits import write_split  # noqa: E402
+from helpers.data.synthetic import build  # noqa: E402
+from helpers.data.splits import write_split  # noqa: E402
+from helpers.training.launch import train  # noqa: E402
 
 SMALL = dict(n_train=24, n_test=8, seed=123)
 
@@ -52,7 +52,7 @@ def split_dataset(small_dataset, tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_runs(split_dataset, tmp_path_factory):
     root = tmp_path_factory.mktemp("ck")
-    mask_training.train(TINY_MASK, split_dataset, root, progress=False)
-    inpainter_training.train(TINY_INPAINTER, split_dataset, root, progress=False)
-    gan_training.train({**TINY_GAN, "inpainter_run": "inpainter"}, split_dataset, root, progress=False)
+    train("mask", TINY_MASK, split_dataset, root, progress=False)
+    train("inpainter", TINY_INPAINTER, split_dataset, root, progress=False)
+    train("gan", {**TINY_GAN, "inpainter_run": "inpainter"}, split_dataset, root, progress=False)
     return root

@@ -2,7 +2,7 @@
 
 Both platforms give every notebook a machine of its own. A simulation keeps a folder that
 stands for "/" (DACON_SIMULATED_ROOT, read by the notebooks' environment cell and
-helpers.runtime) and runs each notebook with papermill and the platform's `python3` kernel
+helpers.core.runtime) and runs each notebook with papermill and the platform's `python3` kernel
 in a subprocess, on a fresh "runtime":
 
 Colab   /content is emptied before every notebook; Google Drive is a folder outside it that

@@ -3,7 +3,7 @@
 Nothing here calls skimage or OpenCV: SSIM is the Wang et al. formula with a 7-wide
 uniform window (sample covariance, borders cropped, mean over channels, as the
 spec's skimage call does) and the hue is OpenCV's documented 8-bit RGB->HSV integer
-arithmetic. The tests check helpers.metrics against it.
+arithmetic. The tests check helpers.scoring.metrics against it.
 """
 import numpy as np
 

@@ -13,7 +13,7 @@ from PIL import Image
 
 from helpers import REPO_ROOT
 from helpers.app import overlay, restore_files
-from helpers.restore import Restorer
+from helpers.pipeline.restore import Restorer
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers.dacon_data import DatasetError, load_pair, read_test_csv, read_train_csv
-from helpers.images import ImageFileError, read_gray, read_rgb, save_png
+from helpers.core.images import ImageFileError, read_gray, read_rgb, save_png
+from helpers.data.dacon import DatasetError, load_pair, read_test_csv, read_train_csv
 
 
 def test_corrupt_empty_missing_images(tmp_path):
@@ -82,6 +82,6 @@ def test_data_dir_env_var_points_at_real_data(dataset_copy, monkeypatch):
 
 
 def test_atomic_writes_get_the_usual_file_mode(tmp_path):
-    from helpers import files
+    from helpers.core import files
     path = save_png(np.zeros((4, 4), np.uint8), tmp_path / "x.png")
     assert path.stat().st_mode & 0o777 == 0o666 & ~files._UMASK  # not mkstemp's private 0600

@@ -2,7 +2,7 @@
 import json
 
 from scripts import bench
-from helpers.pretrained import SHIPPED
+from helpers.pipeline.shipped import SHIPPED
 
 from test_inference_paths import RAW_TOLERANCE
 
@@ -49,7 +49,7 @@ def test_training_throughput_bench_measures_and_estimates():
     the FLOPs of each stage, and the series estimate built from them."""
     import torch
 
-    from helpers.config import GanConfig, InpainterConfig
+    from helpers.core.config import GanConfig, InpainterConfig
     from scripts import bench_train
     cpu = torch.device("cpu")
     for amp in ("off", "bf16"):

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.colour import compose, decode, rgb_to_ycbcr, ycbcr_to_rgb
-from helpers.images import to_gray
-from helpers.masking import iou_dice, snap_to_fill
-from helpers.tensors import work_shape
+from helpers.core.images import to_gray
+from helpers.networks.tensors import work_shape
+from helpers.pipeline.colour import compose, decode, rgb_to_ycbcr, ycbcr_to_rgb
+from helpers.pipeline.masking import iou_dice, snap_to_fill
 
 
 def test_ycbcr_round_trip_and_luma_is_pil_gray():

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from helpers.damage import MAX_AREA, MIN_AREA, SHAPES, apply_damage, sample_damage, sample_fill
+from helpers.data.damage import MAX_AREA, MIN_AREA, SHAPES, apply_damage, sample_damage, sample_fill
 
 
 @pytest.mark.parametrize("shape", SHAPES)

@@ -1,4 +1,4 @@
-"""The training images' disk cache (helpers.data_cache): the same items as decoding, built once,
+"""The training images' disk cache (helpers.training.data_cache): the same items as decoding, built once,
 rebuilt for other data, skipped with a message when the disk is too small."""
 import os
 import shutil
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import data_cache
-from helpers.dacon_data import _fingerprint
-from helpers.splits import read_split
-from helpers.torch_data import InpaintingCrops, RestorationDataset
+from helpers.data.dacon import _fingerprint
+from helpers.data.splits import read_split
+from helpers.training import data_cache
+from helpers.training.datasets import InpaintingCrops, RestorationDataset
 
 
 @pytest.fixture
@@ -126,6 +126,6 @@ def test_a_crop_pool_is_drawn_once_and_each_item_is_a_turned_or_mirrored_pool_cr
 
 
 def test_the_crop_pool_follows_the_settings():
-    from helpers.config import InpainterConfig
+    from helpers.core.config import InpainterConfig
     assert InpainterConfig(samples_per_epoch=100, epochs=4, crop_reuse=8).crop_pool() == 50
     assert InpainterConfig(crop_reuse=1).crop_pool() == 0

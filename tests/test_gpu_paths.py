@@ -11,17 +11,19 @@ import pandas as pd
 import pytest
 import torch
 
-from helpers import REPO_ROOT, gan_training, runtime
-from helpers.checkpoints import epoch_files
-from helpers.devices import Precision, auto_amp, loader_workers
-from helpers.pipeline_file import load_pipeline
-from helpers.training import EpochSampler
+from helpers import REPO_ROOT
+from helpers.core import runtime
+from helpers.networks.devices import Precision, auto_amp, loader_workers
+from helpers.pipeline.model_files import load_pipeline
+from helpers.training.checkpoints import epoch_files
+from helpers.training.launch import train
+from helpers.training.loop import EpochSampler
 
 from conftest import TINY_GAN
 
 
 def test_epoch_sampler_keeps_the_old_order_and_splits_it_between_ranks():
-    from helpers.devices import Distributed
+    from helpers.networks.devices import Distributed
     one = list(EpochSampler(10, seed=3).__iter__())
     expected = torch.randperm(10, generator=torch.Generator().manual_seed(3 * 100_003)).tolist()
     assert one == expected  # epoch 0: the order the per-epoch loaders used to give
@@ -33,7 +35,7 @@ def test_epoch_sampler_keeps_the_old_order_and_splits_it_between_ranks():
 
 
 def test_a_bounded_epoch_takes_the_first_items_of_each_epochs_order():
-    from helpers.devices import Distributed
+    from helpers.networks.devices import Distributed
     full, short = EpochSampler(10, seed=3), EpochSampler(10, seed=3, limit=4)
     for epoch in (0, 1):
         full.set_epoch(epoch)
@@ -51,7 +53,7 @@ def test_worker_count_follows_the_cpu_count():
 
 def test_autocast_on_the_cpu_trains_in_bfloat16(tiny_runs, split_dataset, tmp_path):
     shutil.copytree(tiny_runs / "mask", tmp_path / "mask")
-    run = gan_training.train({**TINY_GAN, "epochs": 1, "amp": "bf16", "chroma": "bins", "prefill": True},
+    run = train("gan", {**TINY_GAN, "epochs": 1, "amp": "bf16", "chroma": "bins", "prefill": True},
                              split_dataset, tmp_path, progress=False)
     record = json.loads((run.dir / "config.json").read_text())
     assert record["runtime"]["precision"] == "bfloat16 autocast on cpu"
@@ -93,12 +95,12 @@ def test_float16_autocast_updates_through_the_grad_scaler():
 
 def test_only_the_newest_checkpoints_are_kept(tiny_runs, split_dataset, tmp_path):
     shutil.copytree(tiny_runs / "mask", tmp_path / "mask")
-    gan_training.train({**TINY_GAN, "epochs": 4, "checkpoint_every": 1, "keep_checkpoints": 2}, split_dataset,
+    train("gan", {**TINY_GAN, "epochs": 4, "checkpoint_every": 1, "keep_checkpoints": 2}, split_dataset,
                        tmp_path, progress=False)
     assert [p.name for p in epoch_files(tmp_path / "gan")] == ["epoch_0004.pt", "epoch_0003.pt"]
     assert (tmp_path / "gan" / "best.pt").is_file()
     (tmp_path / "gan" / "epoch_0001.pt.mine").write_text("not ours")  # only epoch_XXXX.pt files are pruned
-    gan_training.train({**TINY_GAN, "epochs": 5, "checkpoint_every": 1, "keep_checkpoints": 2}, split_dataset,
+    train("gan", {**TINY_GAN, "epochs": 5, "checkpoint_every": 1, "keep_checkpoints": 2}, split_dataset,
                        tmp_path, progress=False)
     assert [p.name for p in epoch_files(tmp_path / "gan")] == ["epoch_0005.pt", "epoch_0004.pt"]
     assert (tmp_path / "gan" / "epoch_0001.pt.mine").exists()
@@ -155,8 +157,8 @@ def test_staging_a_zip_larger_than_the_free_disk_says_so_first(small_dataset, tm
 def test_prepare_on_kaggle_finds_the_input_and_sets_the_locations(small_dataset, tmp_path, monkeypatch):
     kaggle = tmp_path / "kaggle"
     shutil.copytree(small_dataset, kaggle / "input" / "dacon-236420" / "open")
-    (kaggle / "input" / "dacon-photo-restore" / "helpers").mkdir(parents=True)  # an attached copy of the code
-    (kaggle / "input" / "dacon-photo-restore" / "helpers" / "runtime.py").touch()
+    (kaggle / "input" / "dacon-photo-restore" / "helpers" / "core").mkdir(parents=True)  # an attached copy of the code
+    (kaggle / "input" / "dacon-photo-restore" / "helpers" / "core" / "runtime.py").touch()
     monkeypatch.setenv("DACON_SIMULATED_ROOT", str(tmp_path))
     for var in ("DATA_DIR", "CHECKPOINT_ROOT", "WORK_DIR"):
         monkeypatch.delenv(var, raising=False)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import predict as predict_module
-from helpers.images import MAX_PIXELS, ImageFileError, open_image, save_png, to_gray8
+from helpers.core.images import ImageFileError, MAX_PIXELS, open_image, save_png, to_gray8
+from helpers.pipeline import folder as predict_module
+from helpers.pipeline.folder import restore_folder, scan_inputs
 from helpers.predict import main as predict
-from helpers.predict import restore_folder, scan_inputs
 
 
 def bomb_png(width: int, height: int) -> bytes:

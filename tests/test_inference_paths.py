@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.inpaint import telea
-from helpers.predict import restore_folder
-from helpers.restore import Restorer, colourise
-from helpers.tiling import forward_tiled
+from helpers.networks.tiling import forward_tiled
+from helpers.pipeline.folder import restore_folder
+from helpers.pipeline.inpaint import telea
+from helpers.pipeline.restore import Restorer, colourise
 
 
 class Recorder(torch.nn.Module):
@@ -95,8 +95,8 @@ def test_batched_threaded_folder_matches_one_by_one(small_dataset, tmp_path):
 
 def test_only_small_images_share_a_network_call(tmp_path):
     """Full-resolution work is per image: a large photo never joins a batch (bounded memory)."""
-    from helpers.images import save_png
-    from helpers.predict import BATCH_MAX_PIXELS
+    from helpers.core.images import save_png
+    from helpers.pipeline.folder import BATCH_MAX_PIXELS
     src = tmp_path / "in"
     side = int(BATCH_MAX_PIXELS ** 0.5) + 32
     for name, shape in (("a", (64, 64)), ("b", (64, 64)), ("c", (side, side)), ("d", (side, side)), ("e", (64, 64))):
@@ -115,8 +115,8 @@ def test_read_ahead_is_bounded_by_the_pixels_in_the_headers(tmp_path, monkeypatc
     import time
     from concurrent.futures import ThreadPoolExecutor
 
-    from helpers import predict
-    from helpers.images import save_png
+    from helpers.pipeline import folder as predict
+    from helpers.core.images import save_png
     src = tmp_path / "in"
     for i in range(8):
         save_png(np.full((200, 200), 10 * i, np.uint8), src / f"img_{i}.png")
@@ -142,7 +142,7 @@ def test_read_ahead_is_bounded_by_the_pixels_in_the_headers(tmp_path, monkeypatc
 
 def test_one_image_failing_in_a_batch_fails_alone(tmp_path):
     """Out of memory (or any error) on one image: it is reported by name, the others are restored."""
-    from helpers.images import save_png
+    from helpers.core.images import save_png
     src = tmp_path / "in"
     for i, value in enumerate((10, 20, 30, 40)):
         save_png(np.full((32, 32), value, np.uint8), src / f"img_{i}.png")
@@ -152,7 +152,7 @@ def test_one_image_failing_in_a_batch_fails_alone(tmp_path):
 
 
 def test_banded_upsampling_equals_torch_interpolate():
-    from helpers.tensors import resize, upsample_rows
+    from helpers.networks.tensors import resize, upsample_rows
     small = torch.rand(2, 3, 37, 53)
     full = resize(small, (301, 417))
     for a, b in ((0, 301), (0, 40), (40, 41), (150, 301)):
@@ -162,8 +162,8 @@ def test_banded_upsampling_equals_torch_interpolate():
 def test_telea_and_snapping_work_in_the_region_box_with_identical_results():
     """Both are computed in the region's bounding box (bounded time and memory for large photos)."""
     import cv2
-    from helpers.masking import _snap
-    from helpers.masking import snap_to_fill
+    from helpers.pipeline.masking import _snap
+    from helpers.pipeline.masking import snap_to_fill
     rng = np.random.default_rng(1)
     for _ in range(20):
         gray = cv2.GaussianBlur(rng.integers(0, 256, (300, 400)).astype(np.uint8), (5, 5), 0)
@@ -199,9 +199,9 @@ RAW_TOLERANCE = 2e-3
 
 
 def test_onnx_runtime_backend_matches_eager_pytorch(tiny_runs, small_dataset):
-    from helpers.images import read_gray
-    from helpers.masking import mask_logits
-    from helpers.restore import compose_full, generator_output
+    from helpers.core.images import read_gray
+    from helpers.pipeline.masking import mask_logits
+    from helpers.pipeline.restore import compose_full, generator_output
     fast, plain = Restorer.load(tiny_runs / "gan", backend="onnx"), Restorer.load(tiny_runs / "gan", backend="torch")
     assert "onnx backend" in fast.describe() and "torch backend" in plain.describe()
     scale = fast.mask_spec.scale

@@ -4,10 +4,10 @@ import pytest
 from PIL import Image
 
 import reference_score as ref
-from helpers.dacon_data import lost_region_mask
-from helpers.images import to_gray
-from helpers.metrics import (aggregate, histogram_similarity, masked_ssim_score, score_image,
-                             ssim_score)
+from helpers.core.images import to_gray
+from helpers.data.dacon import lost_region_mask
+from helpers.scoring.metrics import (aggregate, histogram_similarity, masked_ssim_score, score_image,
+                                     ssim_score)
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,18 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import checkpoints, gan_training, sample_data
-from helpers.checkpoints import UnsafeFileError
-from helpers.files import FolderError, atomic_write, remove_stale_temps
-from helpers.images import save_png
-from helpers.predict import main as predict, restore_folder
-from helpers.restore import Restorer
-from helpers.run_lock import RunLock, RunLockError
+from helpers.core.files import FolderError, atomic_write, remove_stale_temps
+from helpers.core.images import save_png
+from helpers import sample_data
+from helpers.data import synthetic
+from helpers.networks import torch_files
+from helpers.networks.torch_files import UnsafeFileError
+from helpers.pipeline.folder import restore_folder
+from helpers.pipeline.restore import Restorer
+from helpers.predict import main as predict
+from helpers.training import checkpoints
+from helpers.training.launch import train
+from helpers.training.run_lock import RunLock, RunLockError
 
 from conftest import TINY_GAN
 
@@ -41,21 +46,21 @@ def test_sample_data_never_replaces_a_folder_it_did_not_make(tmp_path, capsys):
 
 def test_sample_data_replaces_only_its_own_build_and_refuses_bad_counts(tmp_path, capsys):
     out = tmp_path / "ds"
-    sample_data.build(out, n_train=2, n_test=1, seed=1, progress=False)
-    sample_data.build(out, n_train=3, n_test=1, seed=1, progress=False)  # an earlier build of ours: replaced
+    synthetic.build(out, n_train=2, n_test=1, seed=1, progress=False)
+    synthetic.build(out, n_train=3, n_test=1, seed=1, progress=False)  # an earlier build of ours: replaced
     assert len((out / "train.csv").read_text().splitlines()) == 4
     assert json.loads((out / "build.json").read_text())["builder"] == "helpers.sample_data"
     (out / "train_split.csv").write_text("input_image_path,gt_image_path\n")  # notebook 02's: ours too
-    sample_data.build(out, n_train=2, n_test=1, seed=1, progress=False)
+    synthetic.build(out, n_train=2, n_test=1, seed=1, progress=False)
     for foreign in (out / "my_notes.txt", out / "train_input" / "favourite.jpg"):  # a user's file inside
         foreign.write_text("mine")
-        with pytest.raises(sample_data.BuildError, match=f"files it did not write .*{foreign.name}"):
-            sample_data.build(out, n_train=3, n_test=1, seed=1, progress=False)
+        with pytest.raises(synthetic.BuildError, match=f"files it did not write .*{foreign.name}"):
+            synthetic.build(out, n_train=3, n_test=1, seed=1, progress=False)
         assert foreign.read_text() == "mine" and len((out / "train.csv").read_text().splitlines()) == 3
         foreign.unlink()
     empty = tmp_path / "empty"
     empty.mkdir()
-    sample_data.build(empty, n_train=2, n_test=1, progress=False)  # an empty folder is fine
+    synthetic.build(empty, n_train=2, n_test=1, progress=False)  # an empty folder is fine
     for bad in (["--train", "-1"], ["--test", "0"]):
         assert sample_data.main(["--out", str(tmp_path / "x"), *bad]) == 2
         assert "at least 1" in capsys.readouterr().err
@@ -75,7 +80,7 @@ def test_remove_deletes_only_its_own_build_with_nothing_else_in_it(tmp_path, cap
         assert str(target) in capsys.readouterr().err and target.exists()
     assert (thesis / "thesis.txt").read_text() == "three years of work" and a_file.read_text() == "keep"
     out = tmp_path / "ds"
-    sample_data.build(out, n_train=2, n_test=1, progress=False)
+    synthetic.build(out, n_train=2, n_test=1, progress=False)
     (out / "test_gt" / "mine.png").write_text("mine")
     assert sample_data.main(["--remove", "--out", str(out)]) == 2
     assert "test_gt/mine.png" in capsys.readouterr().err and (out / "test_gt" / "mine.png").exists()
@@ -90,11 +95,11 @@ def test_a_killed_builds_temporary_folder_is_cleaned_but_not_a_users(tmp_path):
     dead.wait()
     stale = tmp_path / ".ds.tmp-abc123"
     stale.mkdir()
-    (stale / sample_data.BUILDING).write_text(str(dead.pid))
+    (stale / synthetic.BUILDING).write_text(str(dead.pid))
     users = tmp_path / ".ds.tmp-mine"
     users.mkdir()
     (users / "data.txt").write_text("mine")
-    sample_data.build(tmp_path / "ds", n_train=2, n_test=1, progress=False)
+    synthetic.build(tmp_path / "ds", n_train=2, n_test=1, progress=False)
     assert not stale.exists() and (users / "data.txt").exists()
 
 
@@ -244,7 +249,7 @@ def test_sigterm_during_a_write_leaves_no_temporary_file(tmp_path):
     """SIGTERM in the CLI raises SystemExit, so atomic_write removes its temporary file."""
     script = (
         "import sys, time\n"
-        "from helpers.files import atomic_write\n"
+        "from helpers.core.files import atomic_write\n"
         "from helpers.predict import _sigterm_exits\n"
         "with _sigterm_exits():\n"
         f"    atomic_write({str(tmp_path / 'out.bin')!r}, lambda tmp: (open(tmp, 'wb').write(b'x'), "
@@ -284,7 +289,7 @@ def test_a_crafted_checkpoint_in_a_run_folder_stops_the_resume(tiny_runs, split_
     marker = tmp_path / "pwned"
     torch.save({"epoch": 9, "config": Payload(marker)}, tmp_path / "gan" / "epoch_0009.pt")
     with pytest.raises(UnsafeFileError, match=r"epoch_0009\.pt: refused"):
-        gan_training.train({**TINY_GAN, "epochs": 10}, split_dataset, tmp_path, progress=False)
+        train("gan", {**TINY_GAN, "epochs": 10}, split_dataset, tmp_path, progress=False)
     assert not marker.exists()
 
 
@@ -301,10 +306,10 @@ def test_checkpoints_hold_no_pickled_objects_and_old_ones_still_load(tiny_runs, 
     state["rng"]["numpy"] = np.random.get_state()
     torch.save(state, newest)
     assert "numpy.ndarray" in get_unsafe_globals_in_checkpoint(newest)
-    run = gan_training.train({**TINY_GAN, "epochs": 5}, split_dataset, tmp_path, progress=False)
+    run = train("gan", {**TINY_GAN, "epochs": 5}, split_dataset, tmp_path, progress=False)
     assert "resuming gan after epoch 4" in capsys.readouterr().out and len(run.history) == 5
-    from helpers.pretrained import DEFAULT_MODEL
-    assert checkpoints.load_file(DEFAULT_MODEL)["kind"] == "restorer"  # the shipped model, weights_only
+    from helpers.pipeline.shipped import DEFAULT_MODEL
+    assert torch_files.load_file(DEFAULT_MODEL)["kind"] == "restorer"  # the shipped model, weights_only
 
 
 # --- a run folder whose checkpoints are all corrupt ---------------------------------------------
@@ -318,7 +323,7 @@ def test_all_corrupt_checkpoints_refuse_instead_of_starting_over(tiny_runs, spli
     with pytest.warns(UserWarning, match="skipping"), \
             pytest.raises(ValueError, match=r"none of its 2 epoch checkpoint\(s\) can be read(.|\n)*epoch_0004\.pt"
                                             r"(.|\n)*epoch_0003\.pt(.|\n)*start afresh"):
-        gan_training.train(TINY_GAN, split_dataset, tmp_path, progress=False)
+        train("gan", TINY_GAN, split_dataset, tmp_path, progress=False)
     assert (tmp_path / "gan" / "best.pt").read_bytes() == best
     assert (tmp_path / "gan" / "history.csv").read_text() == history
     assert not (tmp_path / "gan" / "run.lock").exists(), "the lock is released when training fails"
@@ -329,20 +334,20 @@ def test_all_corrupt_checkpoints_refuse_instead_of_starting_over(tiny_runs, spli
 def test_a_second_trainer_on_a_run_folder_is_refused(tiny_runs, split_dataset, tmp_path):
     shutil.copytree(tiny_runs / "mask", tmp_path / "mask")
     holder = subprocess.Popen([sys.executable, "-c",
-                               "import sys, time; from helpers.run_lock import RunLock; "
+                               "import sys, time; from helpers.training.run_lock import RunLock; "
                                f"RunLock({str(tmp_path / 'gan')!r}).acquire(); print('held', flush=True); "
                                "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(RunLockError, match=rf"in use by process {holder.pid} on "):
-            gan_training.train(TINY_GAN, split_dataset, tmp_path, progress=False)
+            train("gan", TINY_GAN, split_dataset, tmp_path, progress=False)
         assert not (tmp_path / "gan" / "epoch_0003.pt").exists()
     finally:
         holder.kill()
         holder.wait()
     # the holder is gone: its lock is stale, reported, and taken over
     with pytest.warns(UserWarning, match=rf"stale lock of process {holder.pid} on this machine, which no longer runs"):
-        run = gan_training.train({**TINY_GAN, "epochs": 1}, split_dataset, tmp_path, progress=False)
+        run = train("gan", {**TINY_GAN, "epochs": 1}, split_dataset, tmp_path, progress=False)
     assert len(run.history) == 1 and not (tmp_path / "gan" / "run.lock").exists()
 
 
@@ -388,7 +393,7 @@ def test_checkpoints_are_synced_to_storage_before_their_name_appears(tmp_path, m
     synced = []
     real = os.fsync
     monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(os.readlink(f"/proc/self/fd/{fd}")), real(fd)))
-    checkpoints.save({"x": torch.zeros(2)}, tmp_path / "epoch_0001.pt")
+    torch_files.save({"x": torch.zeros(2)}, tmp_path / "epoch_0001.pt")
     assert len(synced) == 2 and synced[0].endswith(".tmp") and synced[1] == str(tmp_path)
     assert torch.load(tmp_path / "epoch_0001.pt", weights_only=True)["x"].shape == (2,)
 

@@ -29,16 +29,3 @@ def test_pyproject_ranges_cover_every_pinned_runtime_package():
     deps = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     names = {re.split(r"[<>=!~ ]", d)[0].lower() for d in deps}
     assert set(pins("requirements-torch.txt", "requirements.txt")) - names == {"pytest"}
-
-
-def test_every_helpers_module_is_listed_in_the_package_and_the_readme():
-    import re
-
-    import helpers
-    from helpers import REPO_ROOT
-    modules = sorted(p.stem for p in (REPO_ROOT / "helpers").glob("*.py") if p.stem != "__init__")
-    listed = re.findall(r"^    (\w+) ", helpers.__doc__, flags=re.M)
-    assert sorted(listed) == modules
-    readme = (REPO_ROOT / "README.md").read_text()
-    in_table = sorted(set(re.findall(r"^\| `helpers\.(\w+)` \|", readme, flags=re.M)))
-    assert in_table == modules

@@ -7,11 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import runtime
-from helpers.dacon_data import DatasetError, data_dir, dataset_id, fingerprint
-from helpers.sample_data import build
-from helpers.splits import split_dir, write_split
-from helpers.submission import validate_zip
+from helpers.core import runs, runtime
+from helpers.data.dacon import DatasetError, data_dir, dataset_id, fingerprint
+from helpers.data.splits import split_dir, write_split
+from helpers.data.synthetic import build
+from helpers.scoring.submission import validate_zip
 from platform_sim import Colab, Kaggle
 from test_notebooks import assert_readable_report, outputs_text
 
@@ -116,7 +116,7 @@ def test_no_data_on_colab_or_kaggle_is_an_error_not_the_sample(on, place):
 def test_the_sample_is_built_where_the_runtime_can_write_when_asked_for(on, monkeypatch, tmp_path):
     root = on("kaggle")
     built = []
-    monkeypatch.setattr("helpers.sample_data.build", lambda out: built.append(out) or
+    monkeypatch.setattr("helpers.data.synthetic.build", lambda out: built.append(out) or
                         (Path(out).mkdir(parents=True) or (Path(out) / "build.json").write_text("{}")))
     assert data_dir("sample") == root / "tmp" / "dacon-photo-restore-sample" and len(built) == 1
     assert data_dir("sample") == root / "tmp" / "dacon-photo-restore-sample" and len(built) == 1  # once
@@ -156,15 +156,14 @@ def test_offline_install_names_what_is_missing_and_the_way_out(monkeypatch):
 
 
 def test_a_run_found_only_in_an_attached_output_is_copied_before_training(on, tmp_path):
-    from helpers import checkpoints
     root = on("kaggle")
     earlier = root / "kaggle" / "input" / "output-05" / "drive_checkpoints" / "gan"
     earlier.mkdir(parents=True)
     (earlier / "epoch_0001.pt").write_bytes(b"x")
     (earlier / "run.lock").write_text("{}")
-    assert checkpoints.find_run("gan") == earlier
-    folder = checkpoints.run_dir("gan")
+    assert runs.find_run("gan") == earlier
+    folder = runs.run_dir("gan")
     assert folder == root / "kaggle" / "working" / "drive_checkpoints" / "gan"
     assert sorted(p.name for p in folder.iterdir()) == ["epoch_0001.pt"]  # the old lock is not copied
-    assert checkpoints.find_run("gan") == folder
+    assert runs.find_run("gan") == folder
     assert os.access(folder, os.W_OK)

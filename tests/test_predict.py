@@ -2,7 +2,7 @@
 import numpy as np
 from PIL import Image
 
-from helpers.images import save_png
+from helpers.core.images import save_png
 from helpers.predict import main
 
 

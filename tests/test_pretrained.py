@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import pretrained
-from helpers.images import read_gray
-from helpers.pipeline_file import load_pipeline
-from helpers.restore import Restorer
+from helpers.core.images import read_gray
+from helpers.pipeline import shipped as pretrained
+from helpers.pipeline.model_files import load_pipeline
+from helpers.pipeline.restore import Restorer
 
 
 def test_export_halves_the_weights_and_restores_like_the_run(tiny_runs, small_dataset, tmp_path, monkeypatch):
@@ -44,7 +44,7 @@ def test_shipped_model_fits_the_budget_and_restores_offline(small_dataset):
     gray = read_gray(sorted((small_dataset / "test_input").glob("*.png"))[0])
     rgb, mask = r.restore(gray)
     assert rgb.shape == (512, 512, 3) and 0.005 < mask.mean() < 0.2
-    from helpers.colour import rgb_to_ycbcr
+    from helpers.pipeline.colour import rgb_to_ycbcr
     chroma = rgb_to_ycbcr(torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255)[0, 1:] - 0.5
     assert chroma.abs().mean() > 0.005  # it colours, it does not answer gray
 
@@ -60,7 +60,7 @@ def test_export_attaches_a_learned_inpainter_to_a_prefill_generator(tiny_runs, t
     run = load_pipeline(tiny_runs / "gan")
     run.generator.prefill = True
     run.inpainter = None
-    from helpers.pipeline_file import write
+    from helpers.pipeline.model_files import write
     write(run, plain)
     out = pretrained.export(plain, tmp_path / "with.pt", weights="int8", inpainter=tiny_runs / "inpainter")
     pipeline = load_pipeline(out)

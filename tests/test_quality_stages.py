@@ -5,14 +5,16 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import chroma_bins, gan_training
-from helpers.colour import decode, out_channels
-from helpers.inpaint import learned_fill, telea
-from helpers.inpainter_training import masked_ssim, region_loss
-from helpers.metrics import hue_error_summary, hue_errors
-from helpers.pipeline_file import load_inpainter, load_pipeline
-from helpers.restore import Restorer
-from helpers.torch_data import InpaintingCrops
+from helpers.pipeline import chroma_bins
+from helpers.pipeline.colour import decode, out_channels
+from helpers.pipeline.inpaint import learned_fill, telea
+from helpers.pipeline.model_files import load_inpainter, load_pipeline
+from helpers.pipeline.restore import Restorer
+from helpers.scoring.metrics import hue_error_summary, hue_errors
+from helpers.training import gan as gan_training
+from helpers.training.datasets import InpaintingCrops
+from helpers.training.launch import train
+from helpers.training.losses import masked_ssim, region_loss
 
 from conftest import TINY_GAN
 
@@ -36,7 +38,7 @@ def test_chroma_bins_encode_and_decode():
 
 def test_a_new_bins_generator_answers_gray():
     G = torch.nn.Module()
-    from helpers.models import build_unet
+    from helpers.networks.models import build_unet
     G, _ = build_unet("resnet18", 2, out_channels("ycbcr", "bins"), None)
     gan_training.start_from_gray(G, "bins")
     with torch.no_grad():
@@ -107,7 +109,7 @@ def test_inpainter_run_and_the_pipeline_that_carries_it(tiny_runs, small_dataset
     assert pipeline.inpainter is not None and "inpainter" in pipeline.provenance
     r = Restorer.load(tiny_runs / "gan")
     assert "learned inpainter" in r.describe()
-    from helpers.images import read_gray
+    from helpers.core.images import read_gray
     gray = read_gray(sorted((small_dataset / "test_input").glob("*.png"))[0])
     rgb, mask = r.restore(gray)
     assert rgb.shape == (512, 512, 3)
@@ -115,7 +117,7 @@ def test_inpainter_run_and_the_pipeline_that_carries_it(tiny_runs, small_dataset
 
 def test_a_bins_gan_run_trains_and_restores(tiny_runs, split_dataset, tmp_path):
     shutil.copytree(tiny_runs / "mask", tmp_path / "mask")
-    run = gan_training.train({**TINY_GAN, "epochs": 1, "chroma": "bins", "prefill": True}, split_dataset, tmp_path,
+    run = train("gan", {**TINY_GAN, "epochs": 1, "chroma": "bins", "prefill": True}, split_dataset, tmp_path,
                              progress=False)
     assert run.history[0]["loss_G_ce"] > 0
     r = Restorer.load(tmp_path / "gan")
@@ -123,5 +125,5 @@ def test_a_bins_gan_run_trains_and_restores(tiny_runs, split_dataset, tmp_path):
     rgb, _ = r.restore(np.full((96, 128), 90, np.uint8))
     assert rgb.shape == (96, 128, 3)
     with pytest.raises(ValueError, match="chroma"):
-        gan_training.train({**TINY_GAN, "run": "x", "chroma": "bins", "output": "rgb"}, split_dataset, tmp_path,
+        train("gan", {**TINY_GAN, "run": "x", "chroma": "bins", "output": "rgb"}, split_dataset, tmp_path,
                            progress=False)

@@ -10,11 +10,13 @@ import pytest
 import torch
 import torch.distributed as dist
 
-from helpers import REPO_ROOT, devices, launch
-from helpers import checkpoints as ckpt
-from helpers.config import MaskConfig, make
-from helpers.mask_training import MaskStage
-from helpers.training import Run, fit
+from helpers import REPO_ROOT
+from helpers.core import runs, runtime
+from helpers.core.config import MaskConfig, make
+from helpers.networks import devices, torch_files
+from helpers.training import checkpoints as ckpt, launch
+from helpers.training.loop import Run, fit
+from helpers.training.mask import MaskStage
 
 from conftest import TINY_MASK
 
@@ -40,7 +42,7 @@ def fp16_epoch(split_dataset, tmp_path_factory):
 def edit_checkpoint(path, change) -> None:
     state = ckpt.load(path)
     change(state)
-    ckpt.save(state, path)
+    torch_files.save(state, path)
 
 
 def test_resume_continues_the_grad_scalers_scale(fp16_epoch, split_dataset, tmp_path, capsys):
@@ -71,11 +73,11 @@ def test_resume_never_replaces_a_better_best_pt(fp16_epoch, split_dataset, tmp_p
     shutil.copytree(fp16_epoch, tmp_path / "mask")
     folder = tmp_path / "mask"
     edit_checkpoint(folder / "epoch_0001.pt", lambda s: s.update(best=-1.0))  # any epoch beats the checkpoint
-    best = ckpt.load_file(folder / "best.pt")
+    best = torch_files.load_file(folder / "best.pt")
     best["metrics"]["iou"], best["epoch"] = 2.0, 7  # an IoU no epoch can reach
-    ckpt.save(best, folder / "best.pt")
+    torch_files.save(best, folder / "best.pt")
     train_mask({**FP16_MASK, "epochs": 2, "amp": "off"}, split_dataset, tmp_path)
-    kept = ckpt.load_file(folder / "best.pt")
+    kept = torch_files.load_file(folder / "best.pt")
     assert kept["epoch"] == 7 and kept["metrics"]["iou"] == 2.0
     assert [h["epoch"] for h in ckpt.load(folder / "epoch_0002.pt")["history"]] == [1, 2]  # it did train
     out = capsys.readouterr().out
@@ -86,13 +88,13 @@ def test_resume_never_replaces_a_better_best_pt(fp16_epoch, split_dataset, tmp_p
 
 def test_an_unreadable_best_pt_falls_back_to_the_checkpoints_best(tmp_path):
     ckpt.save_epoch({"config": {"run": "r"}, "history": [{"epoch": 1}], "best": 0.5, "rng": ckpt.rng_state(),
-                     "modules": {}, "optimizers": {}}, ckpt.run_dir("r", tmp_path), 1)
+                     "modules": {}, "optimizers": {}}, runs.run_dir("r", tmp_path), 1)
     cfg = make(MaskConfig, {"run": "r", "epochs": 3, "num_workers": 0})
     (tmp_path / "r" / "best.pt").write_bytes(b"half a file")
     with Run(cfg, tmp_path, "mask") as run, pytest.warns(UserWarning, match=r"best\.pt.*iou cannot be read"):
         assert run.restore({}, {}, None, "iou") == 1
     assert run.best == 0.5
-    ckpt.save({"kind": "mask_model", "metrics": {"iou": 0.25}}, tmp_path / "r" / "best.pt")
+    torch_files.save({"kind": "mask_model", "metrics": {"iou": 0.25}}, tmp_path / "r" / "best.pt")
     with Run(cfg, tmp_path, "mask") as run:  # a worse best.pt: the checkpoint's value stands
         run.restore({}, {}, None, "iou")
     assert run.best == 0.5
@@ -116,19 +118,19 @@ def test_ddp_ranks_wait_hours_not_nccls_ten_minutes(monkeypatch):
 
 
 def test_check_torch_names_the_installed_and_the_required_version():
-    devices.check_torch()  # the installed one is new enough
+    runtime.check_torch()  # the installed one is new enough
     for ok in ("2.5.0", "2.5.1+cu121", "2.10.0a0+git1234", "3.0.0"):
-        devices.check_torch(ok)
+        runtime.check_torch(ok)
     for old in ("2.4.1+cu121", "2.1.0", "1.13.1", "nonsense"):
         with pytest.raises(RuntimeError, match=re.escape(f"torch {old} is installed, but this project needs "
                                                          "torch >= 2.5")):
-            devices.check_torch(old)
+            runtime.check_torch(old)
 
 
 def test_pyproject_torch_floor_is_the_one_the_code_checks():
     deps = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     floor = next(d for d in deps if re.match(r"torch\s*>=", d)).split(">=")[1].strip()
-    assert tuple(map(int, floor.split("."))) == devices.MIN_TORCH
+    assert tuple(map(int, floor.split("."))) == runtime.MIN_TORCH
     assert "torchvision>=0.20" in deps  # torchvision 0.20 is the release built for torch 2.5
 
 
@@ -169,9 +171,9 @@ def test_torchrun_progress_bars_redraw_in_place(split_dataset, tmp_path, capsys)
 def test_a_run_resumed_on_other_data_is_refused_naming_both(fp16_epoch, split_dataset, tmp_path):
     """The same run name after the user swaps the data (the sample, then DACON's): refused, not
     'resumed' with nothing trained on the new data; a new split of the same data is refused too."""
-    from helpers.sample_data import build
-    from helpers.splits import write_split
-    from helpers.training import ResumeError
+    from helpers.data.synthetic import build
+    from helpers.data.splits import write_split
+    from helpers.training.loop import ResumeError
     shutil.copytree(fp16_epoch, tmp_path / "runs" / "mask")
     saved = ckpt.load(tmp_path / "runs" / "mask" / "epoch_0001.pt")["data"]
     assert saved["dir"] == str(split_dataset) and len(saved["fingerprint"]) == 12

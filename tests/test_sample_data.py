@@ -9,9 +9,9 @@ from PIL import Image
 from scipy import ndimage
 
 from conftest import SMALL
-from helpers.dacon_data import lost_region_mask, read_test_csv, read_train_csv
-from helpers.images import to_gray
-from helpers.sample_data import build
+from helpers.core.images import to_gray
+from helpers.data.dacon import lost_region_mask, read_test_csv, read_train_csv
+from helpers.data.synthetic import build
 
 
 def test_csvs_match_the_competition_format(small_dataset):
@@ -104,7 +104,7 @@ def test_a_killed_build_resumes_to_the_same_dataset(small_dataset, tmp_path):
     import time
     import zipfile
 
-    from helpers.sample_data import write_zip
+    from helpers.data.synthetic import write_zip
     out = tmp_path / "ds"
     log = tmp_path / ".ds.partial" / "rows.jsonl"
     cmd = [sys.executable, "-m", "helpers.sample_data", "--out", str(out), "--train", str(SMALL["n_train"]),

@@ -4,8 +4,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from helpers.images import save_png
-from helpers.submission import SubmissionError, validate_zip, write_zip
+from helpers.core.images import save_png
+from helpers.scoring.submission import SubmissionError, validate_zip, write_zip
 
 NAMES = ["TEST_000.png", "TEST_001.png", "TEST_002.png"]
 

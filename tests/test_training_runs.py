@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 import torch
 
-from helpers import gan_training
-from helpers.checkpoints import epoch_files
-from helpers.pipeline_file import load_mask, load_pipeline
-from helpers.restore import Restorer
-from helpers.training import ResumeError
+from helpers.pipeline.model_files import load_mask, load_pipeline
+from helpers.pipeline.restore import Restorer
+from helpers.training.checkpoints import epoch_files
+from helpers.training.launch import train
+from helpers.training.loop import ResumeError
 
 from conftest import TINY_GAN
 
@@ -49,16 +49,16 @@ def test_gan_run_checkpoints_every_three_epochs_and_at_the_end(tiny_runs):
 
 def test_rerun_resumes_and_extends(tiny_runs, split_dataset, capsys):
     shutil.copytree(tiny_runs / "gan", tiny_runs / "gan_more")
-    run = gan_training.train({**TINY_GAN, "run": "gan_more", "epochs": 5}, split_dataset, tiny_runs, progress=False)
+    run = train("gan", {**TINY_GAN, "run": "gan_more", "epochs": 5}, split_dataset, tiny_runs, progress=False)
     assert "resuming gan_more after epoch 4" in capsys.readouterr().out
     assert [h["epoch"] for h in run.history] == [1, 2, 3, 4, 5]
-    again = gan_training.train({**TINY_GAN, "run": "gan_more", "epochs": 5}, split_dataset, tiny_runs, progress=False)
+    again = train("gan", {**TINY_GAN, "run": "gan_more", "epochs": 5}, split_dataset, tiny_runs, progress=False)
     assert len(again.history) == 5  # finished: nothing retrained
 
 
 def test_resuming_with_other_settings_is_refused(tiny_runs, split_dataset):
     with pytest.raises(ResumeError, match=r"output: 'ycbcr' -> 'rgb'"):
-        gan_training.train({**TINY_GAN, "output": "rgb"}, split_dataset, tiny_runs, progress=False)
+        train("gan", {**TINY_GAN, "output": "rgb"}, split_dataset, tiny_runs, progress=False)
 
 
 def test_first_epoch_losses_are_reproducible(tiny_runs, split_dataset, tmp_path):
@@ -66,7 +66,7 @@ def test_first_epoch_losses_are_reproducible(tiny_runs, split_dataset, tmp_path)
     history = []
     for name in ("a", "b"):
         shutil.copytree(tiny_runs / "mask", tmp_path / name / "mask")
-        run = gan_training.train({**TINY_GAN, "epochs": 1}, split_dataset, tmp_path / name, progress=False)
+        run = train("gan", {**TINY_GAN, "epochs": 1}, split_dataset, tmp_path / name, progress=False)
         history.append(run.history[0])
     for k in ("loss_G_l1", "loss_G_adv", "loss_D", "score"):
         assert history[0][k] == pytest.approx(history[1][k], abs=1e-5), k
@@ -110,7 +110,7 @@ def test_truncated_newest_checkpoint_is_skipped_and_training_resumes_before_it(t
     newest = tiny_runs / "gan_cut" / "epoch_0004.pt"
     newest.write_bytes(newest.read_bytes()[:4096])
     with pytest.warns(UserWarning, match=r"skipping .*epoch_0004\.pt: unreadable checkpoint"):
-        run = gan_training.train({**TINY_GAN, "run": "gan_cut"}, split_dataset, tiny_runs, progress=False)
+        run = train("gan", {**TINY_GAN, "run": "gan_cut"}, split_dataset, tiny_runs, progress=False)
     assert run.start_epoch == 3 and [h["epoch"] for h in run.history] == [1, 2, 3, 4]
     assert torch.load(newest, weights_only=True)["epoch"] == 4  # rewritten whole
 
@@ -118,7 +118,7 @@ def test_truncated_newest_checkpoint_is_skipped_and_training_resumes_before_it(t
 def test_ema_prefill_hue_run_keeps_the_averaged_generator_and_resumes(tiny_runs, split_dataset, capsys):
     cfg = {**TINY_GAN, "run": "gan_ema", "epochs": 2, "checkpoint_every": 1, "prefill": True,
            "hue_weight": 5.0, "ema": 0.9}
-    run = gan_training.train(cfg, split_dataset, tiny_runs, progress=False)
+    run = train("gan", cfg, split_dataset, tiny_runs, progress=False)
     state = torch.load(tiny_runs / "gan_ema" / "epoch_0002.pt", weights_only=True)
     assert set(state["modules"]) == {"G", "D", "G_ema"}
     assert all(h["loss_G_hue"] > 0 for h in run.history)
@@ -127,7 +127,7 @@ def test_ema_prefill_hue_run_keeps_the_averaged_generator_and_resumes(tiny_runs,
     if pipeline.epoch == 2:
         assert all(torch.equal(pipeline.generator.state_dict[k], v) for k, v in ema_weights.items())
     assert pipeline.generator.prefill is True
-    gan_training.train({**cfg, "epochs": 3}, split_dataset, tiny_runs, progress=False)
+    train("gan", {**cfg, "epochs": 3}, split_dataset, tiny_runs, progress=False)
     assert "resuming gan_ema after epoch 2" in capsys.readouterr().out
 
 
@@ -149,10 +149,10 @@ def test_training_numbers_hold_with_another_cpus_kernels(tiny_runs, split_datase
         "import json, sys\n"
         "sys.path.insert(0, 'tests')\n"
         "from conftest import TINY_GAN, TINY_INPAINTER, TINY_MASK\n"
-        "from helpers import gan_training, inpainter_training, mask_training\n"
-        f"m = mask_training.train(TINY_MASK, {str(split_dataset)!r}, {str(tmp_path)!r}, progress=False)\n"
-        f"inpainter_training.train(TINY_INPAINTER, {str(split_dataset)!r}, {str(tmp_path)!r}, progress=False)\n"
-        f"g = gan_training.train({{**TINY_GAN, 'inpainter_run': 'inpainter', 'epochs': 1}}, {str(split_dataset)!r}, "
+        "from helpers.training.launch import train\n"
+        f"m = train('mask', TINY_MASK, {str(split_dataset)!r}, {str(tmp_path)!r}, progress=False)\n"
+        f"train('inpainter', TINY_INPAINTER, {str(split_dataset)!r}, {str(tmp_path)!r}, progress=False)\n"
+        f"g = train('gan', {{**TINY_GAN, 'inpainter_run': 'inpainter', 'epochs': 1}}, {str(split_dataset)!r}, "
         f"{str(tmp_path)!r}, progress=False)\n"
         "print(json.dumps({'mask': m.history, 'gan': g.history}))\n")
     from helpers import REPO_ROOT

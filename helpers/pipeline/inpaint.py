@@ -1,0 +1,70 @@
+"""Filling the lost region: OpenCV's Telea method, and the learned inpainter on top of it.
+
+Telea has three uses: a baseline on its own (gray + Telea inside the predicted region),
+the "prefill" lever, where the generator sees the Telea-filled image instead of the
+flat gray block, and the starting point the learned inpainter corrects (`learned_fill`).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from helpers.networks.tensors import STRIDE, device_of, to_tensor, to_uint8
+from helpers.networks.tiling import forward_tiled
+from helpers.pipeline.masking import bounding_box
+
+RADIUS = 5  # neighbourhood (pixels) Telea averages over
+
+
+def telea(gray: np.ndarray, mask: np.ndarray, grow: int = 0, radius: int = RADIUS) -> np.ndarray:
+    """`gray` (H, W) uint8 with the pixels of `mask` filled in from their surroundings.
+
+    grow: dilate the mask by this many pixels first; a resized image blends the fill
+    into its edge pixels, which should be filled too rather than copied inwards.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    # Telea reads pixels at most `radius` (+1 for its gradients) beyond the region, so
+    # working in the region's box widened by radius + 3 gives the very same result
+    # (checked in tests) at a fraction of the time and memory for a large photo.
+    box = bounding_box(mask, radius + 3 + grow)
+    if box is None:
+        return gray
+    m = mask[box].astype(np.uint8)
+    if grow:
+        m = cv2.dilate(m, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+    out = gray.copy()
+    out[box] = cv2.inpaint(np.ascontiguousarray(gray[box]), m, radius, cv2.INPAINT_TELEA)
+    return out
+
+
+# Known pixels around the region the learned inpainter sees, at least: the fill needs little
+# beyond the edge, and a smaller box is faster (docs/design_notes.md has the measurement).
+CONTEXT = 16
+
+
+@torch.inference_mode()
+def learned_fill(network, gray: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`gray` (H, W) uint8 with the pixels of `mask` filled by the learned inpainter.
+
+    The network (helpers.training.inpainter) works at full resolution on the region's
+    box widened by CONTEXT pixels, shown the Telea prefill and the region; its correction
+    is added to the prefill and only the region's pixels change. A stack (B, H, W) is
+    filled image by image (each region has its own box).
+    """
+    if gray.ndim == 3:
+        return np.stack([learned_fill(network, g, k) for g, k in zip(gray, mask)])
+    mask = np.asarray(mask, dtype=bool)
+    box = bounding_box(mask, CONTEXT)
+    if box is None:
+        return gray
+    prefill, region = telea(gray, mask)[box], mask[box]
+    h, w = prefill.shape
+    ph, pw = -h % STRIDE, -w % STRIDE  # U-Net sides must be multiples of 32: mirror the edges
+    x = np.pad(np.stack([prefill, region.astype(np.uint8) * 255]), ((0, 0), (0, ph), (0, pw)), mode="reflect")
+    x = to_tensor(x).permute(1, 0, 2, 3)  # (1, 2, h, w)
+    y = (x[:, :1] + forward_tiled(network, x.to(device_of(network))).float().cpu()).clamp(0, 1)
+    out = gray.copy()
+    crop = out[box]
+    crop[region] = to_uint8(y[:, :, :h, :w])[0][region]
+    return out

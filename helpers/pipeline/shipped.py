@@ -1,0 +1,65 @@
+"""The pretrained default pipeline shipped with the project (models/restorer_v2.pt).
+
+`python -m helpers.predict` and the web app use it when no run is given, so a user's photos can be
+restored out of the box, offline. It is a GAN run's best.pt (mask model, learned
+inpainter, generator) with smaller weights (float16, or int8 with per-channel scales)
+to stay within 25 MB; they are cast back to float32 on loading. models/MODEL_CARD.md
+says how it was trained and what it scores; models/restorer_v1.pt, the first shipped
+model, stays for comparison.
+`python -m helpers.pretrained` exports a run as one (`export`).
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from helpers import REPO_ROOT
+from helpers.core.runs import run_path
+from helpers.pipeline.model_files import load_inpainter, load_pipeline, quantize, write
+
+SHIPPED = {"v1": REPO_ROOT / "models" / "restorer_v1.pt", "v2": REPO_ROOT / "models" / "restorer_v2.pt"}
+DEFAULT_MODEL = SHIPPED["v2"] if SHIPPED["v2"].exists() else SHIPPED["v1"]  # the newest shipped model
+MAX_BYTES = 25_000_000
+
+
+def export(run, out=DEFAULT_MODEL, weights: str = "float16", inpainter=None, **inference) -> Path:
+    """Write a run's best pipeline with smaller weights (atomically); refuses a file over 25 MB.
+
+    run: a GAN run folder or a pipeline file (a shipped model too). weights: "float16", or
+    "int8" (per-channel, helpers.pipeline.model_files.quantize) when three networks would not fit
+    in float16. inpainter: a learned inpainter's run whose fill replaces the pipeline's in
+    the lost region (a PREFILL generator only: it was trained to colour a filled region).
+    inference: generator settings to change (tta, region_luma), e.g. when validation found
+    them better for this model than what it was trained with.
+    """
+    pipeline = load_pipeline(run)
+    notes = {"inference_changes": inference, "weights": weights, "exported_from": str(Path(run).resolve())}
+    unknown = set(inference) - {"tta", "region_luma"}
+    if unknown:
+        raise ValueError(f"only tta and region_luma can be changed at export, not {sorted(unknown)}")
+    if inpainter is not None:
+        if not pipeline.generator.prefill:
+            raise ValueError(f"{run}: its generator was trained without PREFILL; a learned fill would be new to it")
+        found = load_inpainter(inpainter)
+        pipeline.inpainter = found.inpainter
+        pipeline.provenance = {**pipeline.provenance, "inpainter": found.provenance.get("inpainter", {})}
+        notes["inpainter_from"] = str(found.path)
+    g, m = pipeline.generator, pipeline.mask
+    pipeline.generator = dataclasses.replace(g, **inference, state_dict=quantize(g.state_dict, weights))
+    pipeline.mask = dataclasses.replace(m, state_dict=quantize(m.state_dict, weights))
+    if pipeline.inpainter is not None:
+        pipeline.inpainter = dataclasses.replace(pipeline.inpainter,
+                                                 state_dict=quantize(pipeline.inpainter.state_dict, weights))
+    pipeline.notes = {**pipeline.notes, **notes}
+    out = Path(out)
+
+    def within_budget(tmp: Path) -> None:  # checked before the file replaces anything at `out`
+        if tmp.stat().st_size > MAX_BYTES:
+            raise ValueError(f"{out}: {tmp.stat().st_size / 1e6:.1f} MB is over the {MAX_BYTES / 1e6:.0f} MB "
+                             "budget for a shipped model (nothing written)")
+    return write(pipeline, out, check=within_budget)
+
+
+def default_run() -> Path:
+    """The shipped pretrained pipeline, else the local GAN run of notebook 05."""
+    return DEFAULT_MODEL if DEFAULT_MODEL.exists() else run_path("gan")

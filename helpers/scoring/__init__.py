@@ -1,0 +1,1 @@
+"""The competition's score, no torch: per image (metrics), over folders (folders), the submission zip."""
