@@ -1,7 +1,7 @@
 """make bench end to end on the small dataset with a tiny budget: every contender scored and timed."""
 import json
 
-from scripts import bench
+from scripts import bench, scaling
 from helpers.pipeline.shipped import SHIPPED
 
 from test_inference_paths import RAW_TOLERANCE
@@ -72,3 +72,26 @@ def test_training_throughput_bench_measures_and_estimates():
                                            prepare_img_s=dict.fromkeys(stages, 1e9), workers=1, name="a GPU")
     gan = measured[measured.stage == "05 GAN"].iloc[0]  # compute-bound: images / the measured rate
     assert gan.how == "measured" and abs(gan.hours - bench_train.TRAIN_IMAGES * GanConfig().epochs / 10.0 / 3600) < 0.01
+
+
+def test_scaling_curves_resume_a_design_and_read_its_history(tiny_runs, split_dataset, tmp_path):
+    """scripts/scaling.py on a tiny budget: a design trains until its time passes the budget, a
+    second call with a larger one continues the same run, and the curve reads its history."""
+    import shutil
+
+    from conftest import TINY_GAN
+    root = tmp_path / "scaling"
+    for run in ("mask", "inpainter"):
+        shutil.copytree(tiny_runs / run, root / run)
+    name = next(iter(scaling.DESIGNS))
+    base = {**TINY_GAN, "inpainter_run": "inpainter", "checkpoint_every": 1}
+    first = scaling.train_until(name, 1e-6, root, split_dataset, base=base)
+    assert first.epoch.tolist() == [1]
+    budget = 1.5 * first.seconds.sum() / 3600
+    again = scaling.train_until(name, budget, root, split_dataset, base=base)
+    assert len(again) >= 2 and again.epoch.tolist() == list(range(1, len(again) + 1))  # resumed, not restarted
+    rows = scaling.curve(again, [1e-9, again.seconds.sum() / 3600])
+    assert [r["epochs"] for r in rows] == [len(again)]  # no epoch fits in the first budget
+    assert 0 < rows[0]["score"] < 1 and rows[0]["score"] == again.score.tail(scaling.LAST).mean()
+    md = scaling.report({name: rows}, root, tmp_path / "doc" / "scaling.md")
+    assert name in md and (tmp_path / "doc" / "scaling.png").is_file() and (root / "scaling.json").is_file()

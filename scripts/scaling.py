@@ -1,0 +1,139 @@
+"""Scaling curves: validation score against training time, one resumable run per design.
+
+    python scripts/scaling.py [--designs NAME,...] [--hours 0.25,0.5,1,2] [--root runs/scaling]
+                              [--from drive_checkpoints] [--doc docs/scaling.md]
+
+Each design is notebook 05's stage on the project's recipe with settings of its own (DESIGNS),
+trained on the sample dataset's training split and validated after every epoch on its whole
+validation split (the whole pipeline, predicted masks). A design trains one epoch at a time,
+resuming its run, until its cumulative time (training and validation, on this machine) passes
+the largest budget; a later call with more hours, or after a killed session, continues it
+where it stopped (each epoch is checkpointed). The curve at a budget is the mean of the last
+LAST epochs finished within it, since C swings by several hundredths from epoch to epoch.
+Needs the sample dataset with its split and notebook 03's and 04's runs (`make run`), copied
+from --from into --root once. Writes scaling.md, scaling.json and scaling.png under --root
+(and the table and plot beside --doc).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from helpers import REPO_ROOT
+from helpers.core import recipes
+from helpers.core.files import atomic_write
+from helpers.core.tables import to_markdown
+from helpers.training.launch import train
+
+# name -> notebook 05 settings on top of the project recipe and BUDGET
+DESIGNS = {
+    "generator at 128 px (v2's)": dict(image_size=128),
+    "generator at 64 px (chroma small, luma kept at full size)": dict(image_size=64),
+    "generator at 256 px": dict(image_size=256),
+}
+BUDGET = dict(batch_size=8, val_limit=0, num_workers=1, checkpoint_every=1, keep_checkpoints=1,
+              inpainter_run="inpainter")
+METRICS = ("score", "S", "M", "C", "hue_err")
+LAST = 3
+
+
+def slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.split(" (")[0]).strip("-").lower()
+
+
+def history(root: Path, name: str) -> pd.DataFrame:
+    path = root / slug(name) / "history.csv"
+    return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=["epoch", "seconds", *METRICS])
+
+
+def train_until(name: str, hours: float, root: Path, data=None, progress: bool = False,
+                base: dict | None = None) -> pd.DataFrame:
+    """Train design `name` (resuming its run) until its cumulative time passes `hours`: one epoch
+    first, then as many as the epochs so far say fit in what is left (at least one per call).
+    base: the settings under the design's (default: the project recipe and BUDGET)."""
+    cfg = {**(base if base is not None else {**recipes.recipe("project"), **BUDGET}), **DESIGNS[name],
+           "run": slug(name)}
+    while (left := hours * 3600 - (done := history(root, name)).seconds.sum()) > 0:
+        more = 1 if done.empty else max(1, int(left // done.seconds.mean()))
+        train("gan", {**cfg, "epochs": len(done) + more}, data, root, progress=progress)
+    return history(root, name)
+
+
+def curve(hist: pd.DataFrame, hours: list[float]) -> list[dict]:
+    """The design's validation metrics at each budget (mean of the last LAST epochs within it)."""
+    hist = hist.assign(hours=hist.seconds.cumsum() / 3600)
+    rows = []
+    for h in hours:
+        within = hist[hist.hours <= h + 1e-9]
+        if within.empty:
+            continue
+        last = within.tail(LAST)
+        rows.append({"hours": h, "epochs": int(within.epoch.max()),
+                     **{k: float(last[k].mean()) for k in METRICS}})
+    return rows
+
+
+def plot(curves: dict[str, list[dict]], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for name, rows in curves.items():
+        hours = [r["hours"] for r in rows]
+        axes[0].plot(hours, [r["score"] for r in rows], marker="o", label=name)
+        axes[1].plot(hours, [r["C"] for r in rows], marker="o", label=name)
+    for ax, what in zip(axes, ("validation score", "validation C (colour)")):
+        ax.set(xscale="log", xlabel="training hours (2 CPU cores)", title=what)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
+
+
+def report(curves: dict[str, list[dict]], root: Path, doc: Path | None) -> str:
+    table = pd.DataFrame([{"design": n, **r} for n, rows in curves.items() for r in rows])
+    md = ("Validation metrics against training time (scripts/scaling.py; mean of the last "
+          f"{LAST} epochs within each budget):\n\n" + to_markdown(table.round(4)) + "\n")
+    targets = [root] + ([doc.parent] if doc else [])
+    for folder in targets:
+        name = doc.stem if doc and folder == doc.parent else "scaling"
+        atomic_write(folder / f"{name}.md", lambda tmp: Path(tmp).write_text(md))
+        plot(curves, folder / f"{name}.png")
+    atomic_write(root / "scaling.json", lambda tmp: Path(tmp).write_text(json.dumps(curves, indent=2)))
+    return md
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--designs", default=",".join(DESIGNS), help="comma-separated names from DESIGNS")
+    ap.add_argument("--hours", default="0.25,0.5,1,2", help="budgets, comma-separated")
+    ap.add_argument("--root", default=str(REPO_ROOT / "runs" / "scaling"))
+    ap.add_argument("--from", dest="source", default=str(REPO_ROOT / "drive_checkpoints"),
+                    help="where notebook 03's and 04's runs (mask, inpainter) are")
+    ap.add_argument("--doc", default=None, help="also write the table and plot here (docs/scaling.md)")
+    args = ap.parse_args(argv)
+    names = [n.strip() for n in args.designs.split(",") if n.strip()]
+    unknown = [n for n in names if n not in DESIGNS]
+    if unknown:
+        ap.error(f"unknown design(s) {unknown}; known: {list(DESIGNS)}")
+    hours = sorted(float(h) for h in args.hours.split(","))
+    root = Path(args.root)
+    for run in ("mask", "inpainter"):
+        if not (root / run / "best.pt").is_file():
+            if not (Path(args.source) / run / "best.pt").is_file():
+                ap.error(f"{Path(args.source) / run}: no finished run; run `make run` (notebooks 03 and 04) first")
+            shutil.copytree(Path(args.source) / run, root / run, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("run.lock"))
+    curves = {}
+    for name in names:
+        print(f"== {name}: up to {hours[-1]} h", flush=True)
+        curves[name] = curve(train_until(name, hours[-1], root), hours)
+    print(report(curves, root, Path(args.doc) if args.doc else None))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
