@@ -7,7 +7,7 @@ Each design is notebook 05's stage on the project's recipe with settings of its 
 trained on the sample dataset's training split and validated after every epoch on its whole
 validation split (the whole pipeline, predicted masks). A design trains one epoch at a time,
 resuming its run, until its cumulative time (training and validation, on this machine) passes
-the largest budget; a later call with more hours, or after a killed session, continues it
+each budget in turn, every design before the next budget (the table is rewritten after each); a later call with more hours, or after a killed session, continues it
 where it stopped (each epoch is checkpointed). The curve at a budget is the mean of the last
 LAST epochs finished within it, since C swings by several hundredths from epoch to epoch.
 Needs the sample dataset with its split and notebook 03's and 04's runs (`make run`), copied
@@ -127,11 +127,12 @@ def main(argv=None) -> int:
                 ap.error(f"{Path(args.source) / run}: no finished run; run `make run` (notebooks 03 and 04) first")
             shutil.copytree(Path(args.source) / run, root / run, dirs_exist_ok=True,
                             ignore=shutil.ignore_patterns("run.lock"))
-    curves = {}
-    for name in names:
-        print(f"== {name}: up to {hours[-1]} h", flush=True)
-        curves[name] = curve(train_until(name, hours[-1], root), hours)
-    print(report(curves, root, Path(args.doc) if args.doc else None))
+    for h in hours:  # every design to each budget in turn: a session cut short still compares them
+        for name in names:
+            print(f"== {name}: up to {h} h", flush=True)
+            train_until(name, h, root)
+        curves = {name: curve(history(root, name), hours) for name in names}
+        print(report(curves, root, Path(args.doc) if args.doc else None), flush=True)
     return 0
 
 
