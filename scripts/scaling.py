@@ -3,9 +3,11 @@
     python scripts/scaling.py [--designs NAME,...] [--hours 0.25,0.5,1,2] [--root runs/scaling]
                               [--from drive_checkpoints] [--doc docs/scaling.md]
 
-Each design is notebook 05's stage on the project's recipe with settings of its own (DESIGNS),
-trained on the sample dataset's training split and validated after every epoch on its whole
-validation split (the whole pipeline, predicted masks). A design trains one epoch at a time,
+Each design is a training stage with settings of its own (DESIGNS): the colouriser (notebook
+05's stage on the project's recipe, validated with the whole pipeline and predicted masks: the
+DACON score) or the learned inpainter (notebook 04's, validated with the score's M on the
+luminance of the true regions), trained on the sample dataset's training split and validated
+after every epoch on its whole validation split. A design trains one epoch at a time,
 resuming its run, until its cumulative time (training and validation, on this machine) passes
 each budget in turn, every design before the next budget (the table is rewritten after each); a later call with more hours, or after a killed session, continues it
 where it stopped (each epoch is checkpointed). The curve at a budget is the mean of the last
@@ -29,15 +31,27 @@ from helpers.core.files import atomic_write
 from helpers.core.tables import to_markdown
 from helpers.training.launch import train
 
-# name -> notebook 05 settings on top of the project recipe and BUDGET
+# name -> (stage, settings on top of the stage's base)
 DESIGNS = {
-    "generator at 128 px (v2's)": dict(image_size=128),
-    "generator at 64 px (chroma small, luma kept at full size)": dict(image_size=64),
-    "generator at 256 px": dict(image_size=256),
+    "generator at 128 px (v2's)": ("gan", dict(image_size=128)),
+    "generator at 64 px (chroma small, luma kept at full size)": ("gan", dict(image_size=64)),
+    "generator at 256 px": ("gan", dict(image_size=256)),
 }
-BUDGET = dict(batch_size=8, val_limit=0, num_workers=1, checkpoint_every=1, keep_checkpoints=1,
-              inpainter_run="inpainter")
-METRICS = ("score", "S", "M", "C", "hue_err")
+# The inpainter's designs wait for one change: its cosine learning-rate decay runs over `epochs`,
+# which this script raises chunk by chunk, so a curve "from one run" needs a decay horizon of its
+# own (the generator trains with a constant learning rate and has no such coupling).
+RUNS = dict(val_limit=0, num_workers=1, checkpoint_every=1, keep_checkpoints=1)
+
+
+def stage_base(stage: str) -> dict:
+    """What every design of a stage starts from: the project's recipe (colouriser) and the CPU budget."""
+    if stage == "gan":
+        return {**recipes.recipe("project"), **RUNS, "batch_size": 8, "inpainter_run": "inpainter"}
+    return {**recipes.cpu_budget("04_inpainter"), **RUNS, "samples_per_epoch": 480}
+
+
+METRICS = {"gan": ("score", "S", "M", "C", "hue_err"), "inpainter": ("M", "M_telea", "val_l1")}
+HEADLINE = {"gan": "score", "inpainter": "M"}
 LAST = 3
 
 
@@ -47,23 +61,23 @@ def slug(name: str) -> str:
 
 def history(root: Path, name: str) -> pd.DataFrame:
     path = root / slug(name) / "history.csv"
-    return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=["epoch", "seconds", *METRICS])
+    return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=["epoch", "seconds"])
 
 
 def train_until(name: str, hours: float, root: Path, data=None, progress: bool = False,
                 base: dict | None = None) -> pd.DataFrame:
     """Train design `name` (resuming its run) until its cumulative time passes `hours`: one epoch
     first, then as many as the epochs so far say fit in what is left (at least one per call).
-    base: the settings under the design's (default: the project recipe and BUDGET)."""
-    cfg = {**(base if base is not None else {**recipes.recipe("project"), **BUDGET}), **DESIGNS[name],
-           "run": slug(name)}
+    base: the settings under the design's (default: `stage_base(stage)`)."""
+    stage, settings = DESIGNS[name]
+    cfg = {**(stage_base(stage) if base is None else base), **settings, "run": slug(name)}
     while (left := hours * 3600 - (done := history(root, name)).seconds.sum()) > 0:
         more = 1 if done.empty else max(1, int(left // done.seconds.mean()))
-        train("gan", {**cfg, "epochs": len(done) + more}, data, root, progress=progress)
+        train(stage, {**cfg, "epochs": len(done) + more}, data, root, progress=progress)
     return history(root, name)
 
 
-def curve(hist: pd.DataFrame, hours: list[float]) -> list[dict]:
+def curve(hist: pd.DataFrame, hours: list[float], metrics=METRICS["gan"]) -> list[dict]:
     """The design's validation metrics at each budget (mean of the last LAST epochs within it)."""
     hist = hist.assign(hours=hist.seconds.cumsum() / 3600)
     rows = []
@@ -73,7 +87,7 @@ def curve(hist: pd.DataFrame, hours: list[float]) -> list[dict]:
             continue
         last = within.tail(LAST)
         rows.append({"hours": h, "epochs": int(within.epoch.max()),
-                     **{k: float(last[k].mean()) for k in METRICS}})
+                     **{k: float(last[k].mean()) for k in metrics}})
     return rows
 
 
@@ -81,22 +95,27 @@ def plot(curves: dict[str, list[dict]], path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for name, rows in curves.items():
-        hours = [r["hours"] for r in rows]
-        axes[0].plot(hours, [r["score"] for r in rows], marker="o", label=name)
-        axes[1].plot(hours, [r["C"] for r in rows], marker="o", label=name)
-    for ax, what in zip(axes, ("validation score", "validation C (colour)")):
-        ax.set(xscale="log", xlabel="training hours (2 CPU cores)", title=what)
-    axes[0].legend(fontsize=7)
+    panels = [("gan", "score", "colouriser: validation score"), ("gan", "C", "colouriser: validation C"),
+              ("inpainter", "M", "inpainter: validation M (luminance)")]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    for ax, (stage, key, title) in zip(axes, panels):
+        for name, rows in curves.items():
+            if DESIGNS[name][0] == stage and rows:
+                ax.plot([r["hours"] for r in rows], [r[key] for r in rows], marker="o", label=name)
+        ax.set(xscale="log", xlabel="training hours (2 CPU cores)", title=title)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
 
 
 def report(curves: dict[str, list[dict]], root: Path, doc: Path | None) -> str:
-    table = pd.DataFrame([{"design": n, **r} for n, rows in curves.items() for r in rows])
-    md = ("Validation metrics against training time (scripts/scaling.py; mean of the last "
-          f"{LAST} epochs within each budget):\n\n" + to_markdown(table.round(4)) + "\n")
+    md = (f"Validation metrics against training time (scripts/scaling.py; mean of the last {LAST} epochs "
+          "within each budget; hours of training and validation on 2 CPU cores).\n")
+    for stage, what in (("gan", "Colouriser"), ("inpainter", "Inpainter")):
+        table = pd.DataFrame([{"design": n, **r} for n, rows in curves.items() for r in rows if DESIGNS[n][0] == stage])
+        if not table.empty:
+            md += f"\n{what}:\n\n" + to_markdown(table.round(4)) + "\n"
     targets = [root] + ([doc.parent] if doc else [])
     for folder in targets:
         name = doc.stem if doc and folder == doc.parent else "scaling"
@@ -131,7 +150,7 @@ def main(argv=None) -> int:
         for name in names:
             print(f"== {name}: up to {h} h", flush=True)
             train_until(name, h, root)
-        curves = {name: curve(history(root, name), hours) for name in names}
+        curves = {name: curve(history(root, name), hours, METRICS[DESIGNS[name][0]]) for name in names}
         print(report(curves, root, Path(args.doc) if args.doc else None), flush=True)
     return 0
 
