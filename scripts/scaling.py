@@ -34,7 +34,7 @@ from helpers.training.launch import train
 # name -> (stage, settings on top of the stage's base)
 DESIGNS = {
     "generator at 128 px (v2's)": ("gan", dict(image_size=128)),
-    "generator at 64 px (chroma small, luma kept at full size)": ("gan", dict(image_size=64)),
+    "generator at 64 px (chroma small; luma kept at full size)": ("gan", dict(image_size=64)),
     "generator at 256 px": ("gan", dict(image_size=256)),
 }
 # The inpainter's designs wait for one change: its cosine learning-rate decay runs over `epochs`,
@@ -127,7 +127,7 @@ def report(curves: dict[str, list[dict]], root: Path, doc: Path | None) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--designs", default=",".join(DESIGNS), help="comma-separated names from DESIGNS")
+    ap.add_argument("--designs", default=",".join(DESIGNS), help="comma-separated names from DESIGNS (none holds a comma)")
     ap.add_argument("--hours", default="0.25,0.5,1,2", help="budgets, comma-separated")
     ap.add_argument("--root", default=str(REPO_ROOT / "runs" / "scaling"))
     ap.add_argument("--from", dest="source", default=str(REPO_ROOT / "drive_checkpoints"),
