@@ -105,8 +105,10 @@ CROP_SIZE = 256  # @param {type:"integer"}
 SAMPLES_PER_EPOCH = 8000  # @param {type:"integer"}
 # @markdown CROP_REUSE: times each damaged crop is used on average, in its 8 rotations and mirrors: samples_per_epoch x epochs / this many crops are drawn once and cached (the loader then only reads); 1: a new crop, with its Telea fill, for every item
 CROP_REUSE = 8  # @param {type:"integer"}
-# @markdown LR: AdamW learning rate (cosine decay over the epochs)
+# @markdown LR: AdamW learning rate (cosine decay over DECAY_EPOCHS)
 LR = 0.001  # @param {type:"number"}
+# @markdown DECAY_EPOCHS: epochs over which the learning rate decays to 0 (0: EPOCHS); a run to be extended later (a scaling curve) sets its horizon here
+DECAY_EPOCHS = 0  # @param {type:"integer"}
 WEIGHT_DECAY = 0.0001  # @param {type:"number"}
 # @markdown SSIM_WEIGHT: loss = L1 + this x (1 - SSIM), inside the region
 SSIM_WEIGHT = 1.0  # @param {type:"number"}

@@ -36,10 +36,15 @@ DESIGNS = {
     "generator at 128 px (v2's)": ("gan", dict(image_size=128)),
     "generator at 64 px (chroma small; luma kept at full size)": ("gan", dict(image_size=64)),
     "generator at 256 px": ("gan", dict(image_size=256)),
+    "inpainter on 256 px crops (v2's)": ("inpainter", dict(crop_size=256, decay_epochs=48)),
+    "inpainter on 256 px crops with the extra photos": ("inpainter", dict(
+        crop_size=256, decay_epochs=48, extra_photos=str(REPO_ROOT / "data" / "photos_extra"))),
+    "inpainter on 384 px crops (more context)": ("inpainter", dict(crop_size=384, decay_epochs=22)),
 }
-# The inpainter's designs wait for one change: its cosine learning-rate decay runs over `epochs`,
-# which this script raises chunk by chunk, so a curve "from one run" needs a decay horizon of its
-# own (the generator trains with a constant learning rate and has no such coupling).
+# The inpainter's learning rate decays (the generator's is constant): each of its designs decays
+# over about the epochs that 2 hours hold on 2 CPU cores (decay_epochs, measured from the first
+# epochs: 256 px crops about 150 s an epoch, 384 px about 2.2 times the network's work), so
+# its points before 2 h are taken mid-decay, like every curve read from one run.
 RUNS = dict(val_limit=0, num_workers=1, checkpoint_every=1, keep_checkpoints=1)
 
 

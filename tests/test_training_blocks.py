@@ -159,3 +159,45 @@ def test_resume_compares_only_what_shapes_the_model(tmp_path):
         with pytest.raises(ResumeError, match=message):
             Run(make(MaskConfig, {"run": "r", **change}), tmp_path)
     assert not (tmp_path / "r" / "run.lock").exists()  # a refused resume leaves the folder unlocked
+
+
+def _lrs(sched, epochs: int) -> list[float]:
+    out = []
+    for _ in range(epochs):
+        out.append(sched.optimizer.param_groups[0]["lr"])
+        sched.optimizer.step()
+        sched.step()
+    return out
+
+
+def test_cosine_decay_follows_todays_horizon_on_resume():
+    """The learning rate is a function of the epoch and the current horizon: a run resumed with a
+    longer horizon keeps decaying (torch's CosineAnnealingLR, restored from its state, kept the old
+    T_max and climbed back up), it holds at 0 past the horizon, and an older checkpoint's
+    CosineAnnealingLR state resumes at its epoch."""
+    import math
+
+    from helpers.core.config import InpainterConfig
+    from helpers.training.loop import CosineDecay
+
+    def fresh(horizon):
+        opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        return CosineDecay(opt, horizon)
+
+    short = fresh(4)
+    first = _lrs(short, 6)
+    assert first[:5] == pytest.approx([1, 0.5 * (1 + math.cos(math.pi / 4)), 0.5, 0.5 * (1 + math.cos(3 * math.pi / 4)), 0])
+    assert first[5] == 0  # held, not climbing again
+    longer = fresh(8)
+    saved = fresh(4)
+    _lrs(saved, 2)
+    longer.load_state_dict(saved.state_dict())
+    assert _lrs(longer, 7) == pytest.approx([0.5 * (1 + math.cos(math.pi * e / 8)) for e in range(2, 8)] + [0])
+    old = torch.optim.lr_scheduler.CosineAnnealingLR(torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1.0), 4)
+    old.optimizer.step()
+    old.step()
+    resumed = fresh(4)
+    resumed.load_state_dict(old.state_dict())
+    assert resumed.optimizer.param_groups[0]["lr"] == pytest.approx(first[1])
+    assert InpainterConfig(epochs=10).decay_horizon() == 10
+    assert InpainterConfig(epochs=10, decay_epochs=40).decay_horizon() == 40

@@ -112,6 +112,10 @@ class TrainConfig:
         if min(self.keep_checkpoints, self.processes, self.steps_per_epoch) < 0 or self.num_workers < -1:
             raise ConfigError("keep_checkpoints, processes and steps_per_epoch must be >= 0, num_workers >= -1")
 
+    def decay_horizon(self) -> int:
+        """Epochs over which a decaying learning rate reaches 0 (the mask model, the inpainter)."""
+        return self.epochs
+
 
 @dataclass(frozen=True)
 class ResizedTrainConfig(TrainConfig):
@@ -164,7 +168,9 @@ class InpainterConfig(TrainConfig):
                                       "loader then only reads); 1: a new crop, with its Telea fill, for every item")
     batch_size: int = setting(16)
     epochs: int = setting(20, resume=FREE)
-    lr: float = setting(1e-3, recipe=True, help="AdamW learning rate (cosine decay over the epochs)")
+    lr: float = setting(1e-3, recipe=True, help="AdamW learning rate (cosine decay over DECAY_EPOCHS)")
+    decay_epochs: int = setting(0, resume=FREE, help="epochs over which the learning rate decays to 0 (0: EPOCHS); "
+                                                     "a run to be extended later (a scaling curve) sets its horizon here")
     weight_decay: float = setting(1e-4, recipe=True)
     ssim_weight: float = setting(1.0, recipe=True, help="loss = L1 + this x (1 - SSIM), inside the region")
     extra_photos: str = setting("", help="a folder of colour photos to draw crops from too (empty: the training split only)")
@@ -176,6 +182,11 @@ class InpainterConfig(TrainConfig):
         super().check()
         if self.crop_reuse < 1:
             raise ConfigError(f"crop_reuse must be at least 1, got {self.crop_reuse}")
+        if self.decay_epochs < 0:
+            raise ConfigError(f"decay_epochs must be >= 0, got {self.decay_epochs}")
+
+    def decay_horizon(self) -> int:
+        return self.decay_epochs or self.epochs
 
     def crop_pool(self) -> int:
         """Damaged crops drawn once for the whole run (0: a new one for every item). With a longer

@@ -374,15 +374,40 @@ class Stage:
         raise NotImplementedError
 
 
+class CosineDecay(torch.optim.lr_scheduler.LambdaLR):
+    """The learning rate from lr to 0 along half a cosine over `horizon` epochs, then held at 0.
+    Its value is a function of the epoch and today's horizon alone: a run resumed with more
+    epochs decays over the new horizon (torch's CosineAnnealingLR restores the old T_max from
+    its state and climbs back up after it), and older checkpoints holding that scheduler's
+    state resume too, since only the epoch count is read from a saved state."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, horizon: int):
+        self.horizon = horizon
+        super().__init__(optimizer, self.factor)
+
+    def factor(self, epoch: int) -> float:
+        return 0.5 * (1 + math.cos(math.pi * min(epoch, self.horizon) / self.horizon))
+
+    def state_dict(self) -> dict:
+        return {"last_epoch": self.last_epoch}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.last_epoch = state["last_epoch"]
+        self._last_lr = [base * self.factor(self.last_epoch) for base in self.base_lrs]
+        for group, lr in zip(self.optimizer.param_groups, self._last_lr):
+            group["lr"] = lr
+
+
 class OneNetworkStage(Stage):
     """A stage that trains one network (self.model) with AdamW and a cosine decay over the
-    epochs: the mask model and the inpainter. Its config has lr and weight_decay."""
+    config's decay_horizon() epochs: the mask model and the inpainter. Its config has lr and
+    weight_decay."""
 
     def adopt(self, model: torch.nn.Module, arch: dict) -> dict:
         """Take the built network (called by build): device, optimizer, schedule; its provenance."""
         self.model, self.arch = prepare_module(model, self.device), arch
         opt = torch.optim.AdamW(model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.cfg.epochs)
+        sched = CosineDecay(opt, self.cfg.decay_horizon())
         self.modules, self.optimizers = {"model": model}, {"opt": opt, "sched": sched}
         return {self.name: arch}
 
