@@ -9,7 +9,8 @@ mis-sized prediction, an input with no lost region, or an image whose score is
 undefined (a constant prediction) is reported by name and nothing is scored (exit
 code 2), since a score over fewer images than asked would mislead. Predictions in L,
 P or RGBA mode are read as RGB, as the competition's reader (cv2.imread) does. The
-JSON written by --json is strict JSON (no NaN).
+JSON written by --json is strict JSON: an undefined value (the hue error of a truth
+without coloured pixels) is null.
 """
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def main(argv=None) -> int:
     if args.csv:
         atomic_write(args.csv, lambda tmp: table.to_csv(tmp, index=False, float_format="%.6f"))
     if args.json:
-        payload = json.dumps({"summary": summary, "images": table.to_dict("records")}, indent=2, allow_nan=False)
+        images = table.astype(object).where(table.notna(), None).to_dict("records")  # undefined (NaN): null
+        payload = json.dumps({"summary": summary, "images": images}, indent=2, allow_nan=False)
         atomic_write(args.json, lambda tmp: Path(tmp).write_text(payload))
     print(format_summary(summary))
     return 0

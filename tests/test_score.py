@@ -136,3 +136,17 @@ def test_input_without_a_lost_region_is_named(small_dataset, tmp_path):
     res = run_score("--pred", small_dataset / "test_gt", "--gt", small_dataset / "test_gt", "--input", inp)
     assert res.returncode == 2
     assert "TEST_002.png: lost region has 0 pixels" in res.stderr
+
+
+def test_json_holds_null_for_a_truth_without_colour(small_dataset, tmp_path, predictions):
+    """A black-and-white truth has no coloured pixels, so its hue error is undefined: null in the
+    JSON (it was NaN, which strict JSON refuses, and the command crashed after scoring)."""
+    gt = tmp_path / "gt"
+    shutil.copytree(small_dataset / "test_gt", gt)
+    Image.open(gt / "TEST_001.png").convert("L").convert("RGB").save(gt / "TEST_001.png")
+    res = run_score("--pred", predictions, "--gt", gt, "--input", small_dataset / "test_input",
+                    "--json", tmp_path / "s.json")
+    assert res.returncode == 0, res.stderr
+    report = json.loads((tmp_path / "s.json").read_text(), parse_constant=lambda c: pytest.fail(f"non-strict: {c}"))
+    rows = {r["name"]: r for r in report["images"]}
+    assert rows["TEST_001.png"]["hue_err"] is None and rows["TEST_002.png"]["hue_err"] is not None
