@@ -6,7 +6,8 @@ Every readable 8-bit gray image (any size up to helpers.core.images.MAX_PIXELS) 
 level of the input folder is restored and written as an RGB PNG of the same name (.png)
 to the output folder. A file that cannot be used (corrupt, empty, a broken link, too
 large, not grayscale without --convert, out of memory) is reported by name with the
-reason and the others still go through. Input, output and masks folders must be
+reason and the others still go through; a photo is read as it is shown (turned upright
+by its EXIF orientation, the first frame of an animation), with a note. Input, output and masks folders must be
 separate (not the same, not inside one another). Exit code: 0 all restored, 1 some
 failed, 2 nothing was done (missing folder, no images, clashing or unwritable folders,
 no model). Notebook 06 calls `restore_folder` too.
@@ -14,12 +15,10 @@ no model). Notebook 06 calls `restore_folder` too.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
-from helpers.core.files import FolderError, check_separate, ensure_writable, remove_stale_temps
+from helpers.core.files import FolderError, check_separate, ensure_writable, remove_stale_temps, sigterm_exits
 from helpers.pipeline.folder import restore_folder, scan_inputs
 from helpers.pipeline.restore import Restorer
 from helpers.pipeline.shipped import default_run
@@ -30,22 +29,6 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
-
-
-@contextmanager
-def _sigterm_exits():
-    """SIGTERM raises SystemExit, so temporary files are removed and the pool drains as on Ctrl-C."""
-    def handler(signum, frame):
-        raise SystemExit(128 + signum)
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv=None) -> int:
@@ -63,7 +46,7 @@ def main(argv=None) -> int:
                     help="flip test-time augmentation: as the model was validated (default), or forced on/off")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
-    with _sigterm_exits():
+    with sigterm_exits():
         try:
             listing = scan_inputs(args.input_dir)
             check_separate(input_dir=args.input_dir, output_dir=args.output_dir, masks_dir=args.masks_dir)
@@ -87,6 +70,8 @@ def main(argv=None) -> int:
     report.failed.update(listing.broken)
     total = len(listing.files) + len(listing.broken)
     print(f"restored {len(report.restored)} of {total} images into {args.output_dir}")
+    for name, notes in sorted(report.notes.items()):
+        print(f"note {name}: {'; '.join(notes)}")
     for name, problem in sorted(report.failed.items()):
         print(f"FAILED {name}: {problem}", file=sys.stderr)
     return 0 if report.ok else 1

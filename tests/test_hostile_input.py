@@ -73,6 +73,7 @@ def test_dangling_links_and_subfolders_are_reported(tmp_path, tiny_runs, capsys)
     src = tmp_path / "in"
     save_png(np.full((32, 32), 50, np.uint8), src / "ok.png")
     (src / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    (src / "loop.png").symlink_to(src / "loop.png")
     (src / "more_scans").mkdir()
     save_png(np.full((32, 32), 50, np.uint8), src / "more_scans" / "deep.png")
     listing = scan_inputs(src)
@@ -82,8 +83,9 @@ def test_dangling_links_and_subfolders_are_reported(tmp_path, tiny_runs, capsys)
     out, err = capsys.readouterr()
     assert code == 1
     assert "FAILED gone.png: broken symbolic link" in err
+    assert "FAILED loop.png: symbolic link loop" in err  # was called a broken link
     assert "1 subfolder(s) not searched (more_scans)" in out
-    assert "restored 1 of 2 images" in out
+    assert "restored 1 of 3 images" in out
 
 
 def test_a_large_folder_is_listed_and_clashes_still_found(tmp_path):
@@ -135,3 +137,31 @@ def test_convert_through_the_cli_keeps_a_12_bit_scan_bright(tiny_runs, tmp_path)
     for name in ("scan.png", "float.png"):
         rgb = np.asarray(Image.open(tmp_path / "out" / name))
         assert rgb.mean() > 150, name  # not blacked out (0) or dimmed to 0..15
+
+
+def test_phone_photos_come_out_upright_and_animations_give_their_first_frame(tiny_runs, tmp_path, capsys):
+    """A JPEG stored sideways with EXIF orientation 6 (as phones write them) is restored as it is
+    shown, an animated GIF and a multi-page TIFF as their first frame, each with a note."""
+    from PIL import Image
+
+    src = tmp_path / "in"
+    src.mkdir()
+    stored = Image.new("L", (256, 128), 90)
+    stored.paste(200, (0, 0, 64, 128))  # a bright band on the stored image's left
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to show
+    stored.save(src / "phone.jpg", exif=exif, quality=95)
+    frames = [Image.new("L", (96, 64), v) for v in (40, 200, 120)]
+    frames[0].save(src / "anim.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    frames[0].save(src / "pages.tif", save_all=True, append_images=frames[1:])
+    code = predict(["--input-dir", str(src), "--output-dir", str(tmp_path / "out"), "--run", str(tiny_runs / "gan"),
+                    "--quiet", "--convert"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    shown = np.asarray(Image.open(tmp_path / "out" / "phone.png").convert("L"), np.float64)
+    assert shown.shape == (256, 128)  # as shown: 128 wide, 256 tall (it came out 256x128 before)
+    assert shown[:64].mean() > shown[-64:].mean() + 40  # the band is now on top
+    assert "note phone.jpg: turned upright by its EXIF orientation 6 (restored as 128x256)" in out
+    assert "note anim.gif: has 3 frames (an animation or pages): the first is restored" in out
+    assert "note pages.tif: has 3 frames" in out
+    assert "restored 3 of 3 images" in out

@@ -132,8 +132,8 @@ def test_read_ahead_is_bounded_by_the_pixels_in_the_headers(tmp_path, monkeypatc
         return out
     monkeypatch.setattr(predict, "_read_or_problem", reading)
     with ThreadPoolExecutor(2) as pool:
-        for path, (gray, problem) in zip(sorted(src.iterdir()), predict._reads(pool, sorted(src.iterdir()), False, 8)):
-            assert problem is None and gray[0, 0] == 10 * int(path.stem[-1])
+        for path, (image, problem) in zip(sorted(src.iterdir()), predict._reads(pool, sorted(src.iterdir()), False, 8)):
+            assert problem is None and image.gray[0, 0] == 10 * int(path.stem[-1])
             time.sleep(0.05)  # the networks' time: the pool could read far ahead meanwhile
             with lock:
                 used.append(path.name)
@@ -220,3 +220,28 @@ def test_onnx_runtime_backend_matches_eager_pytorch(tiny_runs, small_dataset):
     assert fast.restore(odd)[0].shape == (300, 200, 3)
     with pytest.raises(ValueError, match="backend must be"):
         Restorer.load(tiny_runs / "gan", backend="tensorrt")
+
+
+def test_work_per_image_is_bounded_whatever_its_size(monkeypatch):
+    """A network sees at most MAX_WORK_PIXELS of an image, and a lost region whose box is over
+    FILL_MAX_PIXELS is filled at a reduced scale: only its pixels change, it matches the full-size
+    fill closely, and the fill's own work is at most that many pixels (a 110 MP black scan, taken
+    for lost almost whole, took 6 minutes and 4 GB before)."""
+    from helpers.networks import tensors
+    from helpers.pipeline import inpaint
+
+    assert tensors.work_shape(512, 512, 0.5) == (256, 256)  # DACON's size: unchanged
+    h, w = tensors.work_shape(10000, 11000, 0.5)
+    assert h * w <= tensors.MAX_WORK_PIXELS * 1.05 and h / w == pytest.approx(10 / 11, rel=0.05)
+    gray, mask = flat_region_image(shape=(384, 448))
+    mask[40:340, 30:420] = True  # a region over most of the image
+    gray[mask] = 128
+    full = inpaint.telea(gray, mask)
+    seen = []
+    real = inpaint._fill_here
+    monkeypatch.setattr(inpaint, "_fill_here", lambda g, k, net: seen.append(g.size) or real(g, k, net))
+    monkeypatch.setattr(inpaint, "FILL_MAX_PIXELS", 96 * 96)
+    bounded = inpaint.fill(gray, mask)
+    assert max(seen) <= 96 * 96 * 1.05
+    assert (bounded[~mask] == gray[~mask]).all()
+    assert np.abs(bounded[mask].astype(int) - full[mask]).mean() < 12  # a smooth fill either way

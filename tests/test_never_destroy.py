@@ -250,8 +250,8 @@ def test_sigterm_during_a_write_leaves_no_temporary_file(tmp_path):
     script = (
         "import sys, time\n"
         "from helpers.core.files import atomic_write\n"
-        "from helpers.predict import _sigterm_exits\n"
-        "with _sigterm_exits():\n"
+        "from helpers.core.files import sigterm_exits\n"
+        "with sigterm_exits():\n"
         f"    atomic_write({str(tmp_path / 'out.bin')!r}, lambda tmp: (open(tmp, 'wb').write(b'x'), "
         "print('writing', flush=True), time.sleep(30)))\n")
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)

@@ -8,14 +8,17 @@
 - `ensure_writable`: prove a folder takes a file before long work starts.
 - `check_separate`: refuse input / output folders that are the same or nested;
   `same_folder`: one folder by path or by inode.
+- `sigterm_exits`: SIGTERM unwinds like Ctrl-C, so a command's temporary files go too.
 """
 from __future__ import annotations
 
 import os
 import re
 import shutil
+import signal
 import socket
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -179,3 +182,19 @@ def check_separate(**folders) -> None:
                 inner, outer = (a, b) if _inside(pa, pb) else (b, a)
                 raise FolderError(f"{flag[inner]} {folders[inner]} lies inside {flag[outer]} {folders[outer]}; "
                                   "use folders side by side so their files never mix")
+
+
+@contextmanager
+def sigterm_exits():
+    """SIGTERM raises SystemExit, so temporary files are removed (and a pool drains) as on Ctrl-C."""
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -46,7 +46,8 @@ def header_pixels(path: str | os.PathLike) -> int:
 
 
 def open_image(path: str | os.PathLike) -> Image.Image:
-    """Open and fully decode an image; a missing, empty or corrupt file raises ImageFileError."""
+    """Open and fully decode an image (its first frame: im.info["frames"] says how many it has);
+    a missing, empty or corrupt file raises ImageFileError."""
     path = Path(path)
     if not path.is_file():
         raise ImageFileError(path, "file not found")
@@ -59,7 +60,9 @@ def open_image(path: str | os.PathLike) -> Image.Image:
                 w, h = im.size
                 if w * h > MAX_PIXELS:
                     raise ImageFileError(path, _too_large(f"{w}x{h} is {w * h / 1e6:.0f} megapixels"))
+                frames = getattr(im, "n_frames", 1)  # counted while the file is open (GIF, TIFF seek for it)
                 im.load()  # decode now, so truncated data fails here and not later (the pixels stay)
+                im.info["frames"] = frames  # the first is what was decoded
                 return im
     except ImageFileError:
         raise

@@ -3,8 +3,11 @@
 Full-resolution data stays uint8 (1 byte a pixel); float tensors exist only at the
 network's (smaller) working scale or for a band of rows at a time, so memory for a
 large photo grows by a few bytes a pixel, not by the ~80 a float pipeline would use.
+A network sees at most MAX_WORK_PIXELS of an image, so its time per image is bounded too.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -13,10 +16,22 @@ from PIL import Image
 
 STRIDE = 32  # smp U-Nets need sides divisible by 2**depth
 BAND_PIXELS = 1 << 20  # full-resolution pixels per band when composing (a few MB of floats)
+# The most pixels a network sees of one image: 2048 x 2048, 64 times the mask model's view of a
+# DACON image. A photo larger than that at the network's training scale is seen smaller still,
+# so a network's time and memory per image are bounded whatever the photo's size (a 110 MP
+# black scan took 6 minutes before, most of it in networks run over 27 MP or more).
+MAX_WORK_PIXELS = 2048 * 2048
+
+
+def work_scale(h: int, w: int, scale: float) -> float:
+    """The scale a network works at on an (h, w) image: its training `scale`, or less where that
+    would show it more than MAX_WORK_PIXELS."""
+    return min(scale, math.sqrt(MAX_WORK_PIXELS / (h * w)))
 
 
 def work_shape(h: int, w: int, scale: float) -> tuple[int, int]:
-    """Side lengths the networks see for an (h, w) image: scaled, rounded to multiples of 32."""
+    """Side lengths the networks see for an (h, w) image: at work_scale, rounded to multiples of 32."""
+    scale = work_scale(h, w, scale)
     return (max(STRIDE, round(h * scale / STRIDE) * STRIDE), max(STRIDE, round(w * scale / STRIDE) * STRIDE))
 
 

@@ -4,24 +4,29 @@ Every readable 8-bit gray image (any size up to helpers.core.images.MAX_PIXELS) 
 top level of the input folder is restored and written as an RGB PNG of the same name
 (.png) to the output folder. A file that cannot be used (corrupt, empty, a broken link,
 too large, not grayscale without convert, out of memory) is reported by name with the
-reason and the others still go through. `python -m helpers.predict` and notebook 06
+reason and the others still go through. Every photo is read as it is shown (read_input):
+turned upright by its EXIF orientation (a phone's JPEG), and an animated GIF or a
+multi-page TIFF gives its first frame; each of these gets a note under its name. `python -m helpers.predict` and notebook 06
 call `restore_folder`.
 """
 from __future__ import annotations
 
+import errno
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import ImageOps
 from tqdm.auto import tqdm
 
 from helpers.core.files import FolderError, same_folder
 from helpers.core.images import ImageFileError, header_pixels, open_image, save_png, to_gray8
 from helpers.pipeline.restore import Restorer, release_memory
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
+EXIF_ORIENTATION = 0x0112
 BATCH_MAX_PIXELS = 1024 * 1024  # only images up to this size share a network call; larger ones go alone
 READ_AHEAD_BYTES = 64 << 20  # decoded images waiting for the networks, at most (besides one)
 WRITE_BACKLOG_BYTES = 64 << 20  # restored images waiting for their PNG write, at most (besides one)
@@ -31,6 +36,7 @@ WRITE_BACKLOG_BYTES = 64 << 20  # restored images waiting for their PNG write, a
 class FolderReport:
     restored: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # file name -> what is wrong
+    notes: dict[str, list[str]] = field(default_factory=dict)  # file name -> what was done to read it
 
     @property
     def ok(self) -> bool:
@@ -58,7 +64,7 @@ def scan_inputs(input_dir) -> InputListing:
         image_name = p.suffix.lower() in IMAGE_SUFFIXES
         if p.is_symlink() and not p.exists():
             if image_name:
-                listing.broken[p.name] = f"broken symbolic link (its target {p.readlink()} does not exist)"
+                listing.broken[p.name] = _dangling(p)
         elif p.is_dir():
             listing.subfolders.append(p.name)
         elif p.is_file() and image_name:
@@ -77,13 +83,41 @@ def scan_inputs(input_dir) -> InputListing:
     return listing
 
 
-def read_input(path, convert: bool = False) -> np.ndarray:
-    """A gray image as uint8 (H, W); other modes are an error unless convert=True (helpers.core.images.to_gray8)."""
+def _dangling(link: Path) -> str:
+    """Why a symbolic link leads nowhere: a loop, or a missing target."""
+    try:
+        link.resolve(strict=True)
+    except (RuntimeError, OSError) as e:  # Python 3.11-3.12 raise RuntimeError on a loop, later ones ELOOP
+        if isinstance(e, RuntimeError) or e.errno == errno.ELOOP:
+            return f"symbolic link loop (it leads back to itself through {link.readlink()})"
+    return f"broken symbolic link (its target {link.readlink()} does not exist)"
+
+
+@dataclass
+class InputImage:
+    """A photo as restoration reads it."""
+    gray: np.ndarray  # uint8 (H, W), upright
+    mode: str  # the file's PIL mode before conversion to gray
+    notes: list[str]  # what was done besides (turned upright, first of several frames)
+
+
+def read_input(path, convert: bool = False) -> InputImage:
+    """A photo as it is shown, in 8-bit gray: turned upright by its EXIF orientation (phones store
+    their JPEGs sideways with a tag saying so), the first frame of an animated or multi-page file.
+    Other modes than L are an error unless convert=True (helpers.core.images.to_gray8)."""
     im = open_image(path)
     if im.mode != "L" and not convert:
         raise ImageFileError(path, f"mode is {im.mode}, expected L (8-bit grayscale); "
                                    "pass --convert to turn it gray first")
-    return to_gray8(im, path)
+    notes = []
+    if (frames := im.info.get("frames", 1)) > 1:
+        notes.append(f"has {frames} frames (an animation or pages): the first is restored")
+    orientation = im.getexif().get(EXIF_ORIENTATION, 1)
+    if orientation in range(2, 9):  # 1: upright already; other values mean nothing
+        im = ImageOps.exif_transpose(im)
+        notes.append(f"turned upright by its EXIF orientation {orientation} (restored as {im.size[0]}x{im.size[1]})")
+    mode = im.mode
+    return InputImage(to_gray8(im, path), mode, notes)
 
 
 def _read_or_problem(path: Path, convert: bool):
@@ -98,7 +132,7 @@ def _read_or_problem(path: Path, convert: bool):
 
 
 def _reads(pool: ThreadPoolExecutor | None, paths: list[Path], convert: bool, depth: int):
-    """(gray, problem) for each path in order, read ahead in the pool: at most `depth` images
+    """(InputImage, problem) for each path in order, read ahead in the pool: at most `depth` images
     and READ_AHEAD_BYTES of decoded gray pixels (each file's size read from its header before
     it is queued) wait at a time, besides the one read first."""
     if pool is None:
@@ -223,10 +257,14 @@ def restore_folder(restorer: Restorer, input_paths, output_dir, convert: bool = 
             batch.clear()
 
         reads = _reads(pool if io_threads else None, paths, convert, 2 * batch_size)
-        for path, (gray, problem) in tqdm(zip(paths, reads), total=len(paths), desc="restore", disable=not progress):
+        for path, (image, problem) in tqdm(zip(paths, reads), total=len(paths), desc="restore", disable=not progress):
             if problem is not None:
                 report.failed[path.name] = problem
                 continue
+            if image.notes:
+                report.notes[path.name] = image.notes
+            gray = image.gray
+            del image
             small = gray.size <= BATCH_MAX_PIXELS
             if batch and (not small or gray.shape != batch[0][1].shape):
                 flush()

@@ -3,8 +3,11 @@
 Telea has three uses: a baseline on its own (gray + Telea inside the predicted region),
 the "prefill" lever, where the generator sees the Telea-filled image instead of the
 flat gray block, and the starting point the learned inpainter corrects (`learned_fill`).
+`fill` is what restoration calls: either of them, in bounded work for a region of any size.
 """
 from __future__ import annotations
+
+import math
 
 import cv2
 import numpy as np
@@ -38,6 +41,11 @@ def telea(gray: np.ndarray, mask: np.ndarray, grow: int = 0, radius: int = RADIU
     return out
 
 
+# The most pixels of a region's box filled at full resolution: a larger one (most of a big scan
+# taken for lost) is filled at a reduced scale and its fill enlarged, so Telea's and the
+# inpainter's time and memory are bounded (a lost region has no detail to keep at full size).
+FILL_MAX_PIXELS = 2048 * 2048
+
 # Known pixels around the region the learned inpainter sees, at least: the fill needs little
 # beyond the edge, and a smaller box is faster (docs/design_notes.md has the measurement).
 CONTEXT = 16
@@ -68,3 +76,35 @@ def learned_fill(network, gray: np.ndarray, mask: np.ndarray) -> np.ndarray:
     crop = out[box]
     crop[region] = to_uint8(y[:, :, :h, :w])[0][region]
     return out
+
+
+def fill(gray: np.ndarray, mask: np.ndarray, network=None) -> np.ndarray:
+    """`gray` (H, W) uint8 with the pixels of `mask` filled by the learned inpainter (`network`)
+    or by Telea (None). A region whose box (with CONTEXT) holds more than FILL_MAX_PIXELS is
+    filled on the box shrunk to that many pixels and the fill enlarged back into the region.
+    A stack (B, H, W) is filled image by image."""
+    if gray.ndim == 3:
+        return np.stack([fill(g, k, network) for g, k in zip(gray, mask)])
+    mask = np.asarray(mask, dtype=bool)
+    box = bounding_box(mask, CONTEXT)
+    if box is None:
+        return gray
+    bh, bw = box[0].stop - box[0].start, box[1].stop - box[1].start
+    if bh * bw <= FILL_MAX_PIXELS:
+        return _fill_here(gray, mask, network)
+    scale = math.sqrt(FILL_MAX_PIXELS / (bh * bw))
+    box = bounding_box(mask, math.ceil(CONTEXT / scale))  # CONTEXT pixels around it once shrunk
+    bh, bw = box[0].stop - box[0].start, box[1].stop - box[1].start
+    scale = math.sqrt(FILL_MAX_PIXELS / (bh * bw))
+    size = (max(1, round(bw * scale)), max(1, round(bh * scale)))
+    small = cv2.resize(np.ascontiguousarray(gray[box]), size, interpolation=cv2.INTER_AREA)
+    region = mask[box]
+    touched = cv2.resize(region.astype(np.uint8) * 255, size, interpolation=cv2.INTER_AREA) > 0  # any lost pixel
+    filled = cv2.resize(_fill_here(small, touched, network), (bw, bh), interpolation=cv2.INTER_LINEAR)
+    out = gray.copy()
+    out[box][region] = filled[region]
+    return out
+
+
+def _fill_here(gray: np.ndarray, mask: np.ndarray, network) -> np.ndarray:
+    return learned_fill(network, gray, mask) if network is not None else telea(gray, mask)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from helpers.networks.tensors import bands, device_of, shrink, to_tensor, upsample_rows, work_shape
+from helpers.networks.tensors import bands, device_of, shrink, to_tensor, upsample_rows, work_scale, work_shape
 from helpers.networks.tiling import forward_tiled
 
 
@@ -77,16 +77,22 @@ def snap_to_fill(gray: np.ndarray, coarse: np.ndarray, radius: int, min_flat: fl
 
 
 def _snap(gray: np.ndarray, coarse: np.ndarray, radius: int, min_flat: float) -> np.ndarray:
-    values = gray[coarse]
-    fill = int(np.bincount(values, minlength=256).argmax())
-    if (values == fill).mean() < min_flat:
+    # Full-size temporaries are kept to a few bytes a pixel (a 110 MP scan taken for lost almost
+    # whole needed 2.4 GB here with np.isin): the dilation and the test for the fill value share
+    # one uint8 array, and the parts to keep are looked up in a table, band by band.
+    hist = np.bincount(gray[coarse], minlength=256)
+    fill = int(hist.argmax())
+    if hist[fill] < min_flat * hist.sum():
         return coarse
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    near = cv2.dilate(coarse.astype(np.uint8), kernel).astype(bool)
-    snapped = near & (gray == fill)
-    labels, _ = ndimage.label(snapped)
-    keep = np.unique(labels[coarse & snapped])
-    return np.isin(labels, keep[keep > 0])
+    snapped = cv2.dilate(np.ascontiguousarray(coarse).view(np.uint8), kernel).view(bool)  # near the region
+    snapped &= gray == fill
+    labels, n = ndimage.label(snapped)
+    keep = np.zeros(n + 1, bool)  # parts that overlap the coarse region
+    for a, b in bands(len(labels), labels.shape[1]):
+        keep[labels[a:b][coarse[a:b] & snapped[a:b]]] = True
+    keep[0] = False
+    return keep[labels]
 
 
 def snap_radius(scale: float) -> int:
@@ -100,9 +106,10 @@ def predict_mask(model: torch.nn.Module, gray: np.ndarray, scale: float, thresho
     coarse = coarse_mask(model, gray, scale, threshold)
     if not snap:
         return coarse
+    radius = snap_radius(work_scale(*gray.shape[-2:], scale))  # the network's grid on this image
     if gray.ndim == 3:
-        return np.stack([snap_to_fill(g, c, radius=snap_radius(scale)) for g, c in zip(gray, coarse)])
-    return snap_to_fill(gray, coarse, radius=snap_radius(scale))
+        return np.stack([snap_to_fill(g, c, radius=radius) for g, c in zip(gray, coarse)])
+    return snap_to_fill(gray, coarse, radius=radius)
 
 
 def iou_dice(pred: np.ndarray, true: np.ndarray) -> tuple[float, float]:

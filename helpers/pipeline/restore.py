@@ -17,7 +17,7 @@ from helpers.networks.devices import device
 from helpers.networks.tensors import bands, device_of, shrink, to_tensor, to_uint8, upsample_rows, work_shape
 from helpers.networks.tiling import forward_tiled
 from helpers.pipeline.colour import compose, decode
-from helpers.pipeline.inpaint import learned_fill, telea
+from helpers.pipeline.inpaint import fill, telea
 from helpers.pipeline.masking import predict_mask
 from helpers.pipeline.model_files import GeneratorSpec, MaskSpec, NetworkSpec, PipelineFile, load_pipeline
 
@@ -51,8 +51,7 @@ def generator_output(generator: torch.nn.Module, spec: GeneratorSpec, gray: np.n
     small, small_mask = shrink(gray, shape), shrink(mask.astype(np.uint8) * 255, shape)
     if spec.prefill:
         base_s = np.stack([telea(g, k > 0, grow=1) for g, k in zip(small, small_mask)])
-        base = (learned_fill(inpainter, gray, mask) if inpainter is not None
-                else np.stack([telea(g, k) for g, k in zip(gray, mask)]))
+        base = fill(gray, mask, inpainter)
     else:
         base_s, base = small, gray
     inp = generator_input(to_tensor(base_s), to_tensor(small_mask), spec.mask_input)
