@@ -63,7 +63,7 @@ def test_duplicate_entries_are_refused(tmp_path):
             zf.write(pred / n, arcname=n)
         with pytest.warns(UserWarning, match="Duplicate name"):  # zipfile lets it through
             zf.write(pred / NAMES[0], arcname=NAMES[0])
-    with pytest.raises(SubmissionError, match=r"duplicate entries \(TEST_000\.png\)"):
+    with pytest.raises(SubmissionError, match=r"duplicate entries, ignoring case \(TEST_000\.png\)"):
         validate_zip(z, NAMES)
 
 
@@ -90,3 +90,55 @@ def test_duplicate_expected_names_are_refused(tmp_path):
     with pytest.raises(SubmissionError, match="duplicate name"):
         write_zip(pred, tmp_path / "s.zip", NAMES + NAMES[:1])
     assert not (tmp_path / "s.zip").exists()
+
+
+def test_names_differing_only_in_case_are_one_file(tmp_path):
+    """x.PNG and x.png are the same file on Windows and macOS, and a grader reads either."""
+    pred = predictions(tmp_path / "png")
+    z = tmp_path / "case.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for n in NAMES:
+            zf.write(pred / n, arcname=n)
+        zf.write(pred / NAMES[0], arcname=NAMES[0].replace(".png", ".PNG"))
+    with pytest.raises(SubmissionError, match=r"duplicate entries, ignoring case \(TEST_000\.PNG, TEST_000\.png\)"):
+        validate_zip(z, NAMES)
+    with pytest.raises(SubmissionError, match="duplicate name"):
+        write_zip(pred, tmp_path / "s.zip", NAMES + ["TEST_000.PNG"])
+
+
+def test_a_crafted_zip_is_refused_after_reading_little(tmp_path, monkeypatch):
+    """A 2 GiB entry (unexpected or under an expected name) is not read, and an expected entry
+    holding a 15000x15000 PNG is a submission error from its header, not a DecompressionBombError:
+    this zip took 16 s and 4.2 GB before."""
+    import struct
+    import zlib
+
+    pred = predictions(tmp_path / "png")
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    def png_header(width, height):  # a PNG of that size (RGB, 8 bit) whose pixel data stops early
+        return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(bytes(10000))) + chunk(b"IEND", b""))
+
+    z = tmp_path / "crafted.zip"
+    zero = bytes(64 << 20)
+    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.write(pred / NAMES[0], arcname=NAMES[0])
+        zf.writestr(NAMES[1], png_header(15000, 15000) + bytes(1000))
+        for name in ("huge.bin", NAMES[2]):
+            with zf.open(name, "w", force_zip64=True) as f:
+                for _ in range(32):  # 2 GiB of zeros, about 2 MB compressed
+                    f.write(zero)
+    assert z.stat().st_size < 10 << 20
+    opened, real_open = [], zipfile.ZipFile.open
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, name, *a, **k: opened.append(
+        getattr(name, "filename", name)) or real_open(self, name, *a, **k))
+    with pytest.raises(SubmissionError) as refused:
+        validate_zip(z, NAMES)
+    message = str(refused.value)
+    assert "1 unexpected file(s) (huge.bin), not read" in message
+    assert "TEST_001.png: an image too large to decode (Image size (225000000 pixels) exceeds limit" in message
+    assert f"TEST_002.png: {2 << 30:,} bytes, more than a 512x512 PNG can hold; not read" in message
+    assert sorted(opened) == NAMES[:2]  # neither 2 GiB entry was read at all

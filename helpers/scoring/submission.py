@@ -39,11 +39,17 @@ def check_names(names: list[str]) -> None:
             problems.append(f"{n!r} is not a plain file name (no folders, '..', drive or absolute paths)")
         elif not n.lower().endswith(".png"):
             problems.append(f"{n!r} is not a .png name")
-    dup = sorted(n for n, c in Counter(names).items() if c > 1)
-    if dup:
-        problems.append(f"duplicate name(s): {_listing(dup)}")
+    if dup := _duplicates(names):
+        problems.append(f"duplicate name(s), ignoring case: {_listing(dup)}")
     if problems:
         raise SubmissionError("refused to write the submission: " + "; ".join(problems))
+
+
+def _duplicates(names) -> list[str]:
+    """Names that occur more than once, ignoring case (x.PNG and x.png are one file on Windows and
+    macOS, and a grader may read either)."""
+    counts = Counter(n.casefold() for n in names)
+    return sorted(n for n in set(names) if counts[n.casefold()] > 1)
 
 
 def _check_png(path: Path) -> str | None:
@@ -94,8 +100,20 @@ def write_zip(pred_dir, zip_path, names: list[str], allow_incomplete: bool = Fal
     return atomic_write(zip_path, write)
 
 
+# A 512x512 RGB PNG holds at most 786,432 bytes of pixels (and a few bytes a row and chunk);
+# an entry declared larger, or expanding more than that on reading, is not a prediction.
+MAX_ENTRY_BYTES = 2 << 20
+MAX_EXTRA_ENTRIES = 1000  # beyond the expected names: a directory that large is refused unread
+
+
 def validate_zip(zip_path, names: list[str]) -> dict:
-    """Check a submission zip: flat, one PNG per expected name, each RGB 512x512. Raises SubmissionError."""
+    """Check a submission zip: flat, one PNG per expected name, each RGB 512x512. Raises SubmissionError.
+
+    Only the zip's directory is trusted to decide what to read: names and sizes are checked
+    there, only the expected entries are read, each at most MAX_ENTRY_BYTES (however much it
+    claims or expands to), and each image's size is checked from its header before decoding,
+    so a crafted zip (a 2 GiB entry in 4 MB, a 15000x15000 PNG) costs little and gets a
+    submission error."""
     zip_path = Path(zip_path)
     try:
         zf = zipfile.ZipFile(zip_path)
@@ -103,27 +121,46 @@ def validate_zip(zip_path, names: list[str]) -> dict:
         raise SubmissionError(f"{zip_path}: not a readable zip ({e})") from e
     problems = []
     with zf:
-        members = [m for m in zf.namelist() if not m.endswith("/")]
+        entries = [i for i in zf.infolist() if not i.is_dir()]
+        if len(entries) > len(names) + MAX_EXTRA_ENTRIES:
+            raise SubmissionError(f"{zip_path}: {len(entries)} entries where {len(names)} are expected; not read")
+        members = [i.filename for i in entries]
         nested = [m for m in members if "/" in m or "\\" in m]
         if nested:
             problems.append(f"files inside folders ({_listing(nested)}); DACON wants them flat")
-        dup = sorted(m for m, c in Counter(members).items() if c > 1)
-        if dup:
-            problems.append(f"duplicate entries ({_listing(dup)})")
+        if dup := _duplicates(members):
+            problems.append(f"duplicate entries, ignoring case ({_listing(dup)})")
         flat = {Path(m).name for m in members}
         if missing := set(names) - flat:
             problems.append(f"{len(missing)} expected file(s) missing ({_listing(missing)})")
         if extra := flat - set(names):
-            problems.append(f"{len(extra)} unexpected file(s) ({_listing(extra)})")
-        for m in sorted(set(members)):
-            try:
-                with Image.open(io.BytesIO(zf.read(m))) as im:
-                    im.load()
-                    if im.format != "PNG" or im.mode != "RGB" or im.size != IMAGE_SIZE:
-                        problems.append(f"{m}: {im.format} {im.mode} {im.size[0]}x{im.size[1]}, "
-                                        f"expected PNG RGB {IMAGE_SIZE[0]}x{IMAGE_SIZE[1]}")
-            except (OSError, SyntaxError, zipfile.BadZipFile) as e:
-                problems.append(f"{m}: unreadable ({e})")
+            problems.append(f"{len(extra)} unexpected file(s) ({_listing(extra)}), not read")
+        expected = set(names)
+        for info in sorted({i.filename: i for i in entries if Path(i.filename).name in expected}.values(),
+                           key=lambda i: i.filename):
+            if (problem := _entry_problem(zf, info)) is not None:
+                problems.append(f"{info.filename}: {problem}")
     if problems:
         raise SubmissionError(f"{zip_path}: " + "; ".join(problems))
     return {"zip": str(zip_path), "files": len(members), "bytes": zip_path.stat().st_size}
+
+
+def _entry_problem(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
+    """What is wrong with one expected entry (None: a PNG RGB 512x512), reading a bounded amount."""
+    if info.file_size > MAX_ENTRY_BYTES:
+        return f"{info.file_size:,} bytes, more than a {IMAGE_SIZE[0]}x{IMAGE_SIZE[1]} PNG can hold; not read"
+    try:
+        with zf.open(info) as f:
+            data = f.read(MAX_ENTRY_BYTES + 1)
+        if len(data) > MAX_ENTRY_BYTES:
+            return f"expands beyond {MAX_ENTRY_BYTES:,} bytes; not read further"
+        with Image.open(io.BytesIO(data)) as im:
+            if im.format != "PNG" or im.mode != "RGB" or im.size != IMAGE_SIZE:  # the header's, not decoded
+                return (f"{im.format} {im.mode} {im.size[0]}x{im.size[1]}, "
+                        f"expected PNG RGB {IMAGE_SIZE[0]}x{IMAGE_SIZE[1]}")
+            im.load()
+    except Image.DecompressionBombError as e:
+        return f"an image too large to decode ({str(e).split(',')[0]})"
+    except (OSError, SyntaxError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        return f"unreadable ({e})"
+    return None
