@@ -402,3 +402,45 @@ def test_atomic_write_leaves_nothing_when_the_writer_fails(tmp_path):
     with pytest.raises(RuntimeError):
         atomic_write(tmp_path / "x.bin", lambda tmp: (open(tmp, "wb").write(b"half"), (_ for _ in ()).throw(RuntimeError())))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_safe_model_file_of_the_wrong_shape_is_a_clear_exit_2(tiny_runs, tmp_path, capsys, photos):
+    """A file that loads safely but holds another network's weights, or a size of 0, was a
+    traceback (or a network run at 32 px): now one line naming the file, exit code 2."""
+    cases = {
+        "other_arch.pt": lambda d: d["mask_model"]["arch"].update(encoder_name="resnet34"),
+        "size0.pt": lambda d: d["generator"].update(size=0),
+        "no_mask.pt": lambda d: d.pop("mask_model"),
+    }
+    for name, change in cases.items():
+        d = torch_files.load_file(tiny_runs / "gan" / "best.pt")
+        change(d)
+        torch_files.save(d, tmp_path / name)
+        code = predict(["--input-dir", str(photos), "--output-dir", str(tmp_path / f"out_{name}"),
+                        "--run", str(tmp_path / name), "--quiet"])
+        err = capsys.readouterr().err
+        assert code == 2 and "Traceback" not in err, (name, err)
+        assert err.startswith(f"error: {tmp_path / name}: "), err
+    assert "weights do not fit the network it names (resnet34" in predict_error(tmp_path, photos, "other_arch.pt", capsys)
+    assert "size must be a positive multiple of 32" in predict_error(tmp_path, photos, "size0.pt", capsys)
+
+
+def predict_error(tmp_path, photos, name, capsys) -> str:
+    predict(["--input-dir", str(photos), "--output-dir", str(tmp_path / "again"), "--run", str(tmp_path / name),
+             "--quiet"])
+    return capsys.readouterr().err
+
+
+def test_disk_full_while_saving_a_checkpoint_says_so(tmp_path, monkeypatch):
+    """torch's writer reports a full disk as "[enforce fail at inline_container.cc:672] ... file
+    write failed"; the save says "no space left" with the file's name, and leaves nothing behind."""
+    from collections import namedtuple
+
+    def full(*_a, **_k):
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . PytorchStreamWriter failed writing file "
+                           "data/3: file write failed")
+    monkeypatch.setattr(torch_files.torch, "save", full)
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: namedtuple("u", "total used free")(10 << 30, 10 << 30, 4096))
+    with pytest.raises(OSError, match=r"epoch_0003\.pt: could not be written: no space left on the device \(0 MB free\)"):
+        torch_files.save({"epoch": 3}, tmp_path / "epoch_0003.pt")
+    assert list(tmp_path.iterdir()) == []

@@ -187,3 +187,44 @@ def test_a_run_resumed_on_other_data_is_refused_naming_both(fp16_epoch, split_da
     with pytest.raises(ResumeError, match="split has changed"):
         train_mask({**FP16_MASK, "epochs": 2}, resplit, tmp_path / "runs")
     assert not (tmp_path / "runs" / "mask" / "epoch_0002.pt").exists()
+
+
+def test_a_damaged_file_is_not_called_crafted_and_resume_falls_back(fp16_epoch, split_dataset, tmp_path, capsys):
+    """Random bytes or Drive's HTML warning page saved as the newest checkpoint are damaged files,
+    not code-execution attempts: the resume takes the intact checkpoint before them (it stopped
+    with a traceback). A byte flipped inside a checkpoint fails its checksum instead of loading."""
+    folder = tmp_path / "mask"
+    shutil.copytree(fp16_epoch, folder)
+    good = torch_files.load_file(folder / "epoch_0001.pt")
+    flipped = bytearray((folder / "epoch_0001.pt").read_bytes())
+    flipped[len(flipped) // 2] ^= 0x01
+    (tmp_path / "flipped.pt").write_bytes(flipped)
+    with pytest.raises(ValueError, match=r"flipped\.pt: damaged checkpoint: its part '.+' fails its CRC-32 checksum"):
+        ckpt.load(tmp_path / "flipped.pt")
+    (folder / "epoch_0002.pt").write_bytes(bytes(range(256)) * 40)
+    (folder / "epoch_0003.pt").write_text("<!DOCTYPE html><html><head><title>Google Drive - Virus scan warning")
+    with pytest.raises(ValueError, match="an HTML page, such as Google Drive's virus-scan warning") as e:
+        ckpt.load(folder / "epoch_0003.pt")
+    assert not isinstance(e.value, torch_files.UnsafeFileError) and "crafted" not in str(e.value)
+    with pytest.warns(UserWarning, match=r"skipping .*epoch_0003\.pt: not a checkpoint"):
+        latest = ckpt.load_latest(folder)
+    assert latest["path"].endswith("epoch_0001.pt") and latest["epoch"] == good["epoch"]
+    with pytest.warns(UserWarning):
+        train_mask({**FP16_MASK, "epochs": 2}, split_dataset, tmp_path)  # resumes after epoch 1
+    assert "resuming mask after epoch 1 from epoch_0001.pt" in capsys.readouterr().out
+
+
+def test_a_finished_run_with_a_truncated_best_pt_gets_it_rebuilt(fp16_epoch, split_dataset, tmp_path, capsys):
+    """best.pt cut short in a finished run was left broken (the warning spoke of a resumed epoch
+    that never came): it is set aside as best.pt.damaged and rebuilt from the checkpoint."""
+    folder = tmp_path / "mask"
+    shutil.copytree(fp16_epoch, folder)
+    whole = (folder / "best.pt").read_bytes()
+    (folder / "best.pt").write_bytes(whole[: len(whole) // 2])
+    with pytest.warns(UserWarning, match=r"best\.pt: its iou cannot be read .* rebuilt from the newest checkpoint"):
+        train_mask(FP16_MASK, split_dataset, tmp_path)  # nothing left to train
+    assert (folder / "best.pt.damaged").read_bytes() == whole[: len(whole) // 2]
+    rebuilt = torch_files.load_file(folder / "best.pt")
+    assert rebuilt["epoch"] == 1 and rebuilt["metrics"]["iou"] == torch_files.load_file(
+        folder / "epoch_0001.pt")["history"][-1]["iou"]
+    assert "kept as best.pt.damaged, and best.pt rebuilt from the checkpoint of epoch 1" in capsys.readouterr().out

@@ -41,6 +41,14 @@ class NetworkSpec:
     size: int
     state_dict: dict | None = None
 
+    def __post_init__(self) -> None:
+        """Values read from a file are checked here: a wrong one is a clear error, not a traceback
+        later (or a network quietly run at 32 px for a size of 0)."""
+        if not isinstance(self.arch, dict) or any(k not in self.arch for k in ARCH_KEYS):
+            raise ValueError(f"its arch must name {', '.join(ARCH_KEYS)}, got {self.arch!r}")
+        if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 32 or self.size % 32:
+            raise ValueError(f"its size must be a positive multiple of 32 (the size it was trained at), got {self.size!r}")
+
     @property
     def scale(self) -> float:
         """The network's resolution relative to the image's (training size / 512)."""
@@ -52,8 +60,12 @@ class NetworkSpec:
 
     def network(self) -> torch.nn.Module:
         """The network with its weights, float32 (float16 and int8 files are cast back), in eval mode."""
-        net = model_from_arch(self.arch)
-        net.load_state_dict(dequantize(self.state_dict))
+        try:
+            net = model_from_arch(self.arch)
+            net.load_state_dict(dequantize(self.state_dict))
+        except (RuntimeError, KeyError, TypeError, AttributeError) as e:  # weights of another network
+            raise ValueError(f"its weights do not fit the network it names ({self.arch.get('encoder_name')}, "
+                             f"{self.arch.get('in_channels')} channels in): {str(e).splitlines()[0][:200]}") from None
         return net.float().eval()
 
     def to_dict(self) -> dict:
@@ -84,6 +96,7 @@ class GeneratorSpec(NetworkSpec):
     chroma: str = "regress"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for name, choices in (("output", OUTPUTS), ("chroma", CHROMA), ("region_luma", REGION_LUMA)):
             if getattr(self, name) not in choices:
                 raise ValueError(f"generator {name} must be one of {choices}, got {getattr(self, name)!r}")
@@ -184,22 +197,31 @@ def _read(path, kind: str, what: str, hint: str) -> dict:
     return d
 
 
+def _checked(path, what: str, build):
+    """build(), with a wrong or missing value of the file named as the file's error."""
+    try:
+        return build()
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path}: not a usable {what} file ({e if not isinstance(e, KeyError) else f'no {e}'})") from None
+
+
 def load_mask(path) -> MaskFile:
     """A mask model file (or a run folder holding best.pt)."""
     d = _read(path, "mask_model", "mask model", "run notebook 03 (mask generator) first")
     notes = {k: v for k, v in d.items() if k not in _COMMON + ("path",) and k not in MaskSpec.__dataclass_fields__}
-    return MaskFile(epoch=d.get("epoch"), metrics=d.get("metrics", {}), config=d.get("config", {}),
-                    provenance=d.get("provenance") or legacy_provenance(mask=d.get("arch")), notes=notes,
-                    path=d["path"], mask=MaskSpec.from_dict(d))
+    return _checked(d["path"], "mask model", lambda: MaskFile(
+        epoch=d.get("epoch"), metrics=d.get("metrics", {}), config=d.get("config", {}),
+        provenance=d.get("provenance") or legacy_provenance(mask=d.get("arch")), notes=notes,
+        path=d["path"], mask=MaskSpec.from_dict(d)))
 
 
 def load_inpainter(path) -> InpainterFile:
     """An inpainter file (or a run folder holding best.pt)."""
     d = _read(path, "inpainter", "inpainter", "run notebook 04 (inpainter) first")
     notes = {k: v for k, v in d.items() if k not in _COMMON + ("path",) and k not in NetworkSpec.__dataclass_fields__}
-    return InpainterFile(epoch=d.get("epoch"), metrics=d.get("metrics", {}), config=d.get("config", {}),
-                         provenance=d.get("provenance", {}), notes=notes, path=d["path"],
-                         inpainter=NetworkSpec.from_dict(d))
+    return _checked(d["path"], "inpainter", lambda: InpainterFile(
+        epoch=d.get("epoch"), metrics=d.get("metrics", {}), config=d.get("config", {}),
+        provenance=d.get("provenance", {}), notes=notes, path=d["path"], inpainter=NetworkSpec.from_dict(d)))
 
 
 def load_pipeline(path) -> PipelineFile:
@@ -207,12 +229,13 @@ def load_pipeline(path) -> PipelineFile:
     d = _read(path, "restorer", "trained pipeline",
               "train one with notebook 05 (or pass --run to a folder holding best.pt)")
     notes = {k: v for k, v in d.items() if k not in _COMMON + ("path", "generator", "mask_model", "inpainter")}
-    return PipelineFile(epoch=d.get("epoch"), metrics=d.get("metrics", {}), config=d.get("config", {}),
-                        provenance=d.get("provenance") or legacy_provenance(
-                            generator=(d.get("config") or {}).get("arch"), mask=d["mask_model"].get("arch")),
-                        notes=notes, path=d["path"], generator=GeneratorSpec.from_dict(d["generator"]),
-                        mask=MaskSpec.from_dict(d["mask_model"]),
-                        inpainter=NetworkSpec.from_dict(d["inpainter"]) if d.get("inpainter") else None)
+    return _checked(d["path"], "trained pipeline", lambda: PipelineFile(
+        epoch=d.get("epoch"), metrics=d.get("metrics", {}), config=d.get("config", {}),
+        provenance=d.get("provenance") or legacy_provenance(
+            generator=(d.get("config") or {}).get("arch"), mask=d["mask_model"].get("arch")),
+        notes=notes, path=d["path"], generator=GeneratorSpec.from_dict(d["generator"]),
+        mask=MaskSpec.from_dict(d["mask_model"]),
+        inpainter=NetworkSpec.from_dict(d["inpainter"]) if d.get("inpainter") else None))
 
 
 def write(f: MaskFile | InpainterFile | PipelineFile, path, check=None) -> Path:

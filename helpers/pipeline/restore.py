@@ -123,7 +123,10 @@ class Restorer:
             release_memory()
 
     def _network(self, spec: NetworkSpec):
-        net = spec.network()  # float16 weights (the shipped model) become float32 here
+        try:
+            net = spec.network()  # float16 weights (the shipped model) become float32 here
+        except ValueError as e:
+            raise ValueError(f"{self.pipeline.path}: {e}") from None
         if self.backend == "onnx":
             from helpers.networks.onnx_backend import OnnxNet  # ONNX Runtime is loaded only for this backend
             return OnnxNet(net, spec.in_channels)

@@ -126,6 +126,7 @@ class Run:
                  data: dict | None = None):
         self.cfg, self.main, self.data = cfg, main, data
         self.pending_best: dict | None = None  # best.pt's contents, saved with the next checkpoint
+        self.damaged_best: Path | None = None  # best.pt when it could not be read on resume
         # the main rank checks the folder is writable now, not after an hour
         self.dir = runs.run_dir(cfg.run, root) if main else runs.run_path(cfg.run, root)
         self.lock = RunLock(self.dir).acquire() if main else None
@@ -206,8 +207,9 @@ class Run:
         try:
             value = float(torch_files.load_file(path, "best model file")["metrics"][best_key])
         except (ValueError, KeyError, TypeError) as e:
-            warnings.warn(f"{path}: its {best_key} cannot be read ({e}); the checkpoint's best value "
-                          f"({self.best:g}) decides whether a resumed epoch replaces it", stacklevel=3)
+            warnings.warn(f"{path}: its {best_key} cannot be read ({e}); it is rebuilt from the newest "
+                          "checkpoint", stacklevel=3)
+            self.damaged_best = path
             return float("-inf")
         if math.isnan(value):
             return float("-inf")
@@ -215,6 +217,22 @@ class Run:
             print(f"{self.dir.name}: best.pt ({best_key} {value:.4f}) is better than the checkpoint's best "
                   f"({self.best:.4f}): only an epoch that beats it replaces it")
         return value
+
+    def rebuild_best(self, best_key: str, best_file) -> None:
+        """best.pt could not be read: set it aside as best.pt.damaged (kept, never deleted) and write
+        a new one from the newest checkpoint's networks and metrics (best_file(history row)), so a
+        finished run is not left with a broken best.pt and a resumed one replaces it only with a
+        better epoch."""
+        damaged, row = self.damaged_best, self.history[-1]
+        aside = next(p for i in range(1000) if not (p := damaged.with_name(f"best.pt.damaged{f'.{i}' if i else ''}")).exists())
+        damaged.rename(aside)
+        torch_files.save(cpu_copy(best_file(row).to_dict()), damaged)
+        best_epoch = max(self.history, key=lambda r: r[best_key])["epoch"]
+        self.best, self.damaged_best = row[best_key], None
+        print(f"{damaged}: could not be read; kept as {aside.name}, and best.pt rebuilt from the checkpoint of epoch "
+              f"{row['epoch']} ({best_key} {row[best_key]:.4f})"
+              + (f"; the run's best epoch was {best_epoch}, whose weights no checkpoint holds any more"
+                 if best_epoch != row["epoch"] else ""))
 
     def write_config(self, stage: str, runtime: dict) -> None:
         """config.json: the resolved settings, the provenance, when and with what it (re)started."""
@@ -445,6 +463,9 @@ def fit(stage: Stage, run_root=None) -> Run:
         seed_everything(cfg.seed)
         run.provenance = stage.build(run.provenance or None)
         start = run.restore(stage.modules, stage.optimizers, stage.precision.scaler, stage.best_key)
+        if run.main and start and run.damaged_best is not None:
+            run.rebuild_best(stage.best_key, lambda row: stage.best_file(
+                row["epoch"], {k: v for k, v in row.items() if k != "epoch"}, run))
         stage.distribute(dist)
         if dist and not dist.main:
             barrier()  # the main rank builds the data cache (helpers.training.data_cache) alone, first
