@@ -12,8 +12,12 @@ A sweep file (YAML):
     grid: {CHROMA: [regress, bins], LR_G: [0.0001, 0.0002]}   # every combination, and/or
     points: [{HUE_WEIGHT: 1.0}]       # an explicit list
 Each point gets its own run folder (RUN = <name>--<point>) and executed notebook
-(<work folder>/sweeps/<name>/<point>.ipynb: runs/ locally, Drive in Colab). Points are
-checked against the notebook's configs before anything runs, so a misspelt parameter stops the sweep at once. A point whose
+(<work folder>/sweeps/<name>/<point>.ipynb: runs/ locally, Drive in Colab). The file is
+checked before anything runs, with one line and exit code 2 for what is wrong: its shape
+(a grid value is a list, points a list of mappings), at most MAX_POINTS points (counted
+before they are built), no point twice, and every point's parameters against the
+notebook's configs, so a misspelt parameter stops the sweep at once. Numbers such as
+1e-3 are numbers (helpers.core.recipes.load_yaml). A point whose
 run has all its epochs is skipped; an unfinished one (a disconnect, a kill) runs again
 and the notebook resumes its run. A failing point is recorded with its error and the
 sweep goes on. The leaderboard reads every point's history.csv: its best validation
@@ -23,8 +27,10 @@ epoch (S, M, C, score, hue error), the epochs done and the training time, best f
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
+import math
 import re
 import sys
 import time
@@ -32,16 +38,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from helpers import REPO_ROOT
 from helpers.core.config import ConfigError, NOTEBOOK_CONFIGS, from_notebook
 from helpers.core.files import atomic_write
-from helpers.core.recipes import PARAMS_DIR
+from helpers.core.recipes import PARAMS_DIR, load_yaml
 from helpers.core.runs import run_path
 from helpers.core.runtime import work_dir
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+MAX_POINTS = 200  # each point is a notebook run of minutes to hours: more is a mistake in the file
 
 
 @dataclass
@@ -59,29 +65,69 @@ class Sweep:
 
 
 def load(path, extra_files=(), out=None) -> Sweep:
-    """A sweep file, its base parameters resolved (base_files, then `extra_files`, then base)."""
+    """A sweep file, its base parameters resolved (base_files, then `extra_files`, then base);
+    ConfigError (one line, naming the file) for anything wrong in it."""
     path = Path(path)
     path = path if path.is_absolute() or path.exists() else REPO_ROOT / path
-    spec = yaml.safe_load(path.read_text()) or {}
+    spec = _read(path) or {}
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{path}: a sweep file is a mapping (name, notebook, ...), not a {type(spec).__name__}")
     unknown = set(spec) - {"name", "notebook", "base_files", "base", "grid", "points"}
     if unknown or "name" not in spec or "notebook" not in spec:
         raise ConfigError(f"{path}: a sweep needs name and notebook (and base_files, base, grid, points); "
                           f"unknown keys: {sorted(unknown)}")
     if spec["notebook"] not in NOTEBOOK_CONFIGS:
         raise ConfigError(f"{path}: no notebook {spec['notebook']!r}; one of {sorted(NOTEBOOK_CONFIGS)}")
-    if not re.fullmatch(r"[\w.-]+", spec["name"]):
+    if not isinstance(spec["name"], str) or not re.fullmatch(r"[\w.-]+", spec["name"]):
         raise ConfigError(f"{path}: name {spec['name']!r} must be a plain folder name")
-    base = {}
-    for f in [*spec.get("base_files", []), *extra_files]:
+    base_files, base, grid, listed = (spec.get(k) or d for k, d in
+                                      (("base_files", []), ("base", {}), ("grid", {}), ("points", [])))
+    _shape(path, base_files, base, grid, listed)
+    merged = {}
+    for f in [*base_files, *extra_files]:
         f = Path(f)
         f = f if f.is_absolute() or f.exists() else PARAMS_DIR / f
-        base.update(yaml.safe_load(f.read_text()) or {})
-    base.update(spec.get("base") or {})
-    sweep = Sweep(spec["name"], spec["notebook"], base, spec.get("grid") or {}, spec.get("points") or [], str(path),
-                  str(out or ""))
-    for _, params in points(sweep):  # every point is valid before anything runs
-        check(sweep, params)
+        values = _read(f) or {}
+        if not isinstance(values, dict):
+            raise ConfigError(f"{f}: a parameter file is a mapping of NAME: value")
+        merged.update(values)
+    merged.update(base)
+    sweep = Sweep(spec["name"], spec["notebook"], merged, grid, listed, str(path), str(out or ""))
+    named = points(sweep)
+    print(f"{path.name}: {len(named)} point(s)")
+    for name, params in named:  # every point is valid before anything runs
+        try:
+            check(sweep, params)
+        except ConfigError as e:
+            raise ConfigError(f"{path}: point {name}: {e}") from None
     return sweep
+
+
+def _read(path: Path):
+    try:
+        return load_yaml(path)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+
+
+def _shape(path: Path, base_files, base, grid, listed) -> None:
+    """The sweep file's parts have the shapes they must, and it holds at most MAX_POINTS points."""
+    if not isinstance(base_files, list) or not all(isinstance(f, str) for f in base_files):
+        raise ConfigError(f"{path}: base_files must be a list of file names, got {base_files!r}")
+    if not isinstance(base, dict):
+        raise ConfigError(f"{path}: base must be a mapping of NAME: value, got {base!r}")
+    if not isinstance(grid, dict):
+        raise ConfigError(f"{path}: grid must be a mapping of NAME: [values], got {grid!r}")
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{path}: grid {key}: expected a non-empty list of values, got {values!r}"
+                              + (f" (write [{values}] for one value)" if not isinstance(values, list) else ""))
+    if not isinstance(listed, list) or not all(isinstance(p, dict) for p in listed):
+        raise ConfigError(f"{path}: points must be a list of mappings (- {{NAME: value}}), got {listed!r}")
+    count = (math.prod(len(v) for v in grid.values()) if grid else 0) + len(listed)
+    if count > MAX_POINTS:
+        raise ConfigError(f"{path}: {count:,} points (grid {' x '.join(str(len(v)) for v in grid.values()) or '-'} "
+                          f"+ {len(listed)} listed), more than {MAX_POINTS}; each one is a notebook run")
 
 
 def _slug(params: dict) -> str:
@@ -90,10 +136,23 @@ def _slug(params: dict) -> str:
 
 
 def points(sweep: Sweep) -> list[tuple[str, dict]]:
-    """(name, parameters) of every point: the grid's combinations, then the listed points."""
+    """(name, parameters) of every point: the grid's combinations, then the listed points. The
+    same parameters twice are refused; distinct ones whose names would meet (characters dropped
+    from a value) get a short hash of their values."""
     keys = list(sweep.grid)
     combos = [dict(zip(keys, values)) for values in itertools.product(*(sweep.grid[k] for k in keys))] if keys else []
-    return [(_slug(p), p) for p in combos + list(sweep.points)] or [("base", {})]
+    everything = combos + list(sweep.points)
+    seen, out = {}, []
+    for i, params in enumerate(everything):
+        key = json.dumps(params, sort_keys=True, default=str)
+        if key in seen:
+            raise ConfigError(f"{sweep.source}: point {i + 1} repeats point {seen[key] + 1} ({params})")
+        seen[key] = i
+        out.append((_slug(params), params))
+    names = [n for n, _ in out]
+    out = [(n if names.count(n) == 1 else f"{n}-{hashlib.sha1(json.dumps(p, sort_keys=True, default=repr).encode()).hexdigest()[:6]}", p)
+           for n, p in out]
+    return out or [("base", {})]
 
 
 def parameters(sweep: Sweep, point: str, params: dict, data_dir=None, checkpoint_root=None) -> dict:

@@ -25,6 +25,39 @@ def test_a_sweep_file_names_its_points_and_refuses_typos(tmp_path):
         sweeps.load(bad)
 
 
+@pytest.mark.parametrize("body, problem", [
+    ("grid: {ENCODER_NAME: resnet18}", "grid ENCODER_NAME: expected a non-empty list of values, got 'resnet18' "
+                                      "(write [resnet18] for one value)"),  # was 8 one-letter points
+    ("grid: {LR_G: 0.001}", "grid LR_G: expected a non-empty list of values, got 0.001"),  # was a TypeError
+    ("grid: {LR_G: []}", "grid LR_G: expected a non-empty list of values, got []"),
+    ("points: {LR_G: 0.001}", "points must be a list of mappings"),
+    ("grid: {" + ", ".join(f"K{i}: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]" for i in range(7)) + "}",
+     "10,000,000 points (grid 10 x 10 x 10 x 10 x 10 x 10 x 10 + 0 listed), more than 200"),  # was 5.2 GB
+    ("grid: {LR_G: [0.001, 0.0010]}", "point 2 repeats point 1"),  # the second was skipped as finished
+    ("base: !!python/object/apply:os.system [echo hi]", "not a plain YAML file"),
+    ("grid: [LR_G]", "grid must be a mapping"),
+    ("grid: {LR_G: [fast]}", "point lr_g-fast: lr_g = 'fast'"),
+])
+def test_a_malformed_sweep_file_is_one_line_and_exit_2(tmp_path, capsys, body, problem):
+    path = tmp_path / "s.yaml"
+    path.write_text(f"name: s\nnotebook: 05_gan_training\n{body}\n")
+    assert sweeps.main([str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}") and problem in err and "Traceback" not in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_numbers_in_exponent_form_are_numbers_and_names_stay_distinct(tmp_path, capsys):
+    """YAML 1.1 reads 1e-3 as a string (the point was refused); distinct values whose names would
+    meet (characters dropped from a value) get distinct names."""
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\nnotebook: 05_gan_training\ngrid: {LR_G: [1e-3, 2.0e-4]}\n")
+    sweep = sweeps.load(path)
+    assert sweep.grid["LR_G"] == [0.001, 0.0002] and "s.yaml: 2 point(s)" in capsys.readouterr().out
+    names = [n for n, _ in sweeps.points(sweeps.Sweep("s", "05_gan_training", grid={"ENCODER_NAME": ["a b", "ab"]}))]
+    assert len(set(names)) == 2 and all(n.startswith("encoder_name-ab-") for n in names)
+
+
 def test_the_example_sweep_runs_resumes_and_ranks(tiny_runs, split_dataset, tmp_path):
     """The shipped example, with the tests' tiny parameters: every point once, then skipped."""
     ck = tmp_path / "ck"

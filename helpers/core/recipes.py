@@ -11,6 +11,9 @@ passes the project recipe and the CPU budget as two `-f` files.
 """
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import yaml
 
 from helpers import REPO_ROOT
@@ -20,12 +23,34 @@ PARAMS_DIR = REPO_ROOT / "notebooks" / "params"
 RECIPES = {"seed": "seed_recipe.yaml", "project": "project_recipe.yaml"}
 
 
+class ParamsLoader(yaml.SafeLoader):
+    """YAML's safe loader, reading 1e-3 as a number: YAML 1.1 wants a dot (1.0e-3) and reads
+    1e-3 as a string, which a learning rate never is."""
+
+
+ParamsLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|\.[0-9_]+(?:[eE][-+]?[0-9]+)?"
+               r"|\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", re.X),
+    list("-+0123456789."))
+
+
+def load_yaml(path) -> object:
+    """A parameter or sweep file's contents (ParamsLoader); a ValueError naming the file when it
+    is not YAML or uses a tag that would build an object."""
+    try:
+        return yaml.load(Path(path).read_text(), Loader=ParamsLoader)
+    except yaml.YAMLError as e:
+        first = str(e).strip().splitlines()
+        raise ValueError(f"{path}: not a plain YAML file ({' '.join(first[:2])})") from None
+
+
 def read_params(name: str) -> dict:
     """A parameter file (path relative to notebooks/params/, .yaml optional) as {field name: value}."""
     path = PARAMS_DIR / (name if name.endswith(".yaml") else f"{name}.yaml")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such parameter file")
-    values = yaml.safe_load(path.read_text()) or {}
+    values = load_yaml(path) or {}
     return {k.lower(): v for k, v in values.items()}
 
 
