@@ -37,7 +37,7 @@ from helpers.pipeline.restore import Restorer
 from helpers.pipeline.shipped import default_run
 
 OVERLAY = np.array([230, 40, 40], np.float32)  # the lost region's tint
-APP_MAX_PIXELS = 24_000_000  # a 6000 x 4000 photo: about 25 s on 2 cores (docs/restoring.md)
+APP_MAX_PIXELS = 24_000_000  # a 6000 x 4000 photo: 26 s a request on 2 cores, 42 s for a black scan (docs/restoring.md)
 APP_MAX_FILES = 8
 APP_TIME_LIMIT = 120  # seconds after which a request starts no new photo
 CONCURRENT_REQUESTS = 2

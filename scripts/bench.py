@@ -134,7 +134,10 @@ def synthetic_photo(width: int, height: int, seed: int = 0) -> np.ndarray:
 
 
 MEMORY_CASES = (("one 512x512 image", 1, 512, 512), ("one 24 MP photo (6000x4000)", 1, 6000, 4000),
-                ("four 12 MP photos (4000x3000), batch 4", 4, 4000, 3000))
+                ("four 12 MP photos (4000x3000), batch 4", 4, 4000, 3000),
+                ("one 110 MP photo (11000x10000)", 1, 11000, 10000),
+                # the worst case: a black scan is taken for lost almost whole (it took 6 min and 4 GB)
+                ("one 110 MP black scan (11000x10000)", 1, 11000, 10000))
 
 
 def peak_rss(cases=MEMORY_CASES, model: Path = DEFAULT_MODEL) -> list[dict]:
@@ -147,7 +150,8 @@ def peak_rss(cases=MEMORY_CASES, model: Path = DEFAULT_MODEL) -> list[dict]:
         with tempfile.TemporaryDirectory() as tmp:
             src = Path(tmp) / "in"
             for i in range(count):
-                save_png(synthetic_photo(w, h, seed=i), src / f"photo_{i}.png")
+                save_png(np.zeros((h, w), np.uint8) if "black" in name else synthetic_photo(w, h, seed=i),
+                         src / f"photo_{i}.png")
             probe = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
                      "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)")
             cmd = [sys.executable, "-c", probe, sys.executable, "-m", "helpers.predict", "--input-dir", str(src),
@@ -160,6 +164,37 @@ def peak_rss(cases=MEMORY_CASES, model: Path = DEFAULT_MODEL) -> list[dict]:
                          "peak_rss_mb": round(int(res.stdout.strip().splitlines()[-1]) / 1024),
                          "seconds": round(time.perf_counter() - t0, 1)})
             print(f"{name}: peak RSS {rows[-1]['peak_rss_mb']} MB, {rows[-1]['seconds']} s")
+    return rows
+
+
+def app_peak_rss(model: Path = DEFAULT_MODEL) -> list[dict]:
+    """Peak resident memory and seconds of the web app's request handler (a fresh child process)
+    on the largest photo it accepts (helpers.app.APP_MAX_PIXELS), a photo and a black scan."""
+    import subprocess
+    import sys
+    import tempfile
+
+    from helpers.app import APP_MAX_PIXELS
+    w = int((APP_MAX_PIXELS * 3 / 2) ** 0.5) // 32 * 32
+    h = APP_MAX_PIXELS // w
+    rows = []
+    for name in (f"one {w * h / 1e6:.0f} MP photo ({w}x{h})", f"one {w * h / 1e6:.0f} MP black scan ({w}x{h})"):
+        with tempfile.TemporaryDirectory() as tmp:
+            photo = Path(tmp) / "upload.png"
+            save_png(np.zeros((h, w), np.uint8) if "black" in name else synthetic_photo(w, h), photo)
+            script = ("import resource, sys, time; from pathlib import Path; from helpers.app import restore_files; "
+                      "from helpers.pipeline.restore import Restorer; r = Restorer.load(sys.argv[1]); t = time.perf_counter(); "
+                      "g, d, m = restore_files(r, [sys.argv[2]], 0.5, False, Path(sys.argv[3])); "
+                      "assert len(d) == 1, m; print(time.perf_counter() - t); "
+                      "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+            res = subprocess.run([sys.executable, "-c", script, str(model), str(photo), tmp], capture_output=True,
+                                 text=True, cwd=REPO_ROOT)
+            if res.returncode != 0:
+                raise RuntimeError(f"the app failed on {name}: {res.stderr[-2000:]}")
+            seconds, rss = res.stdout.strip().splitlines()[-2:]
+            rows.append({"case": f"web app: {name}", "megapixels": round(w * h / 1e6, 1),
+                         "peak_rss_mb": round(int(rss) / 1024), "seconds": round(float(seconds), 1)})
+            print(f"{rows[-1]['case']}: peak RSS {rows[-1]['peak_rss_mb']} MB, {rows[-1]['seconds']} s (request only)")
     return rows
 
 
@@ -210,7 +245,7 @@ def main(argv=None) -> int:
                     help="time the plain loop and compare the backends on the first N test images (0: all)")
     args = ap.parse_args(argv)
     if args.memory_only:
-        memory = pd.DataFrame(peak_rss())
+        memory = pd.DataFrame(peak_rss() + app_peak_rss())
         print(memory.to_string(index=False))
         return 0
     mask_budget = {**mask_cpu, "epochs": args.mask_epochs, "image_size": args.mask_size,
@@ -283,7 +318,7 @@ def main(argv=None) -> int:
                                 "img_per_s", "plain_img_per_s", "speedup", "same_mask_mean_diff",
                                 "same_mask_p999_diff", "mask_agreement", "mask_logit_rel_diff",
                                 "generator_raw_rel_diff"]]
-    memory = [] if args.no_memory or not DEFAULT_MODEL.exists() else peak_rss()
+    memory = [] if args.no_memory or not DEFAULT_MODEL.exists() else peak_rss() + app_peak_rss()
     if any(r["contender"].startswith("shipped model") for r in rows):
         shipped_grid(test_inputs, gt_dir, out / "predictions", out / "shipped_models.png")
     settings = {"epochs": args.epochs, "size": args.size, "mask_budget": mask_budget, "budget": budget,
