@@ -101,7 +101,7 @@ def test_checkpoints_resume_past_a_corrupt_file(tmp_path):
     assert [p.name for p in ckpt.epoch_files(run)] == ["epoch_0009.pt", "epoch_0006.pt", "epoch_0003.pt"]
     newest = run / "epoch_0009.pt"
     newest.write_bytes(newest.read_bytes()[:100])  # a crash mid-sync
-    with pytest.warns(UserWarning, match="skipping .*epoch_0009.pt: unreadable checkpoint"):
+    with pytest.warns(UserWarning, match="skipping .*epoch_0009.pt: damaged checkpoint"):
         state = ckpt.load_latest(run)
     assert state["epoch"] == 6 and state["weights"][0] == 6 and state["config"] == {"lr": 1e-4}
     assert not [p for p in run.iterdir() if p.name.endswith(".tmp")]
