@@ -109,7 +109,7 @@ def test_truncated_newest_checkpoint_is_skipped_and_training_resumes_before_it(t
     shutil.copytree(tiny_runs / "gan", tiny_runs / "gan_cut")
     newest = tiny_runs / "gan_cut" / "epoch_0004.pt"
     newest.write_bytes(newest.read_bytes()[:4096])
-    with pytest.warns(UserWarning, match=r"skipping .*epoch_0004\.pt: unreadable checkpoint"):
+    with pytest.warns(UserWarning, match=r"skipping .*epoch_0004\.pt: damaged checkpoint"):
         run = train("gan", {**TINY_GAN, "run": "gan_cut"}, split_dataset, tiny_runs, progress=False)
     assert run.start_epoch == 3 and [h["epoch"] for h in run.history] == [1, 2, 3, 4]
     assert torch.load(newest, weights_only=True)["epoch"] == 4  # rewritten whole
