@@ -57,11 +57,8 @@ def learned_fill(network, gray: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
     The network (helpers.training.inpainter) works at full resolution on the region's
     box widened by CONTEXT pixels, shown the Telea prefill and the region; its correction
-    is added to the prefill and only the region's pixels change. A stack (B, H, W) is
-    filled image by image (each region has its own box).
+    is added to the prefill and only the region's pixels change (a stack: `fill`).
     """
-    if gray.ndim == 3:
-        return np.stack([learned_fill(network, g, k) for g, k in zip(gray, mask)])
     mask = np.asarray(mask, dtype=bool)
     box = bounding_box(mask, CONTEXT)
     if box is None:
@@ -89,13 +86,10 @@ def fill(gray: np.ndarray, mask: np.ndarray, network=None) -> np.ndarray:
     box = bounding_box(mask, CONTEXT)
     if box is None:
         return gray
-    bh, bw = box[0].stop - box[0].start, box[1].stop - box[1].start
-    if bh * bw <= FILL_MAX_PIXELS:
+    if math.prod(_sides(box)) <= FILL_MAX_PIXELS:
         return _fill_here(gray, mask, network)
-    scale = math.sqrt(FILL_MAX_PIXELS / (bh * bw))
-    box = bounding_box(mask, math.ceil(CONTEXT / scale))  # CONTEXT pixels around it once shrunk
-    bh, bw = box[0].stop - box[0].start, box[1].stop - box[1].start
-    scale = math.sqrt(FILL_MAX_PIXELS / (bh * bw))
+    box = bounding_box(mask, math.ceil(CONTEXT / _shrink(box)))  # CONTEXT pixels around it once shrunk
+    (bh, bw), scale = _sides(box), _shrink(box)
     size = (max(1, round(bw * scale)), max(1, round(bh * scale)))
     small = cv2.resize(np.ascontiguousarray(gray[box]), size, interpolation=cv2.INTER_AREA)
     region = mask[box]
@@ -108,3 +102,13 @@ def fill(gray: np.ndarray, mask: np.ndarray, network=None) -> np.ndarray:
 
 def _fill_here(gray: np.ndarray, mask: np.ndarray, network) -> np.ndarray:
     return learned_fill(network, gray, mask) if network is not None else telea(gray, mask)
+
+
+def _sides(box: tuple[slice, slice]) -> tuple[int, int]:
+    return box[0].stop - box[0].start, box[1].stop - box[1].start
+
+
+def _shrink(box: tuple[slice, slice]) -> float:
+    """The scale at which `box` holds FILL_MAX_PIXELS."""
+    h, w = _sides(box)
+    return math.sqrt(FILL_MAX_PIXELS / (h * w))
