@@ -126,6 +126,8 @@ CHROMA = "regress"  # @param ["regress", "bins"]
 CE_WEIGHT = 1.0  # @param {type:"number"}
 # @markdown MASK_INPUT: give the generator the lost region as a second channel
 MASK_INPUT = True  # @param {type:"boolean"}
+# @markdown FREEZE_ENCODER: train the decoder only: the encoder keeps its starting (ImageNet) weights and statistics, all but its first convolution, which learns the mask channel
+FREEZE_ENCODER = False  # @param {type:"boolean"}
 LR_G = 0.0001  # @param {type:"number"}
 LR_D = 0.0002  # @param {type:"number"}
 BETA1 = 0.5  # @param {type:"number"}

@@ -36,6 +36,9 @@ DESIGNS = {
     "generator at 128 px (v2's)": ("gan", dict(image_size=128)),
     "generator at 64 px (chroma small; luma kept at full size)": ("gan", dict(image_size=64)),
     "generator at 256 px": ("gan", dict(image_size=256)),
+    "generator at 128 px, frozen ImageNet encoder": ("gan", dict(image_size=128, freeze_encoder=True)),
+    "generator at 128 px, frozen encoder, no discriminator": ("gan", dict(
+        image_size=128, freeze_encoder=True, adv_weight=0.0)),
     "inpainter on 256 px crops (v2's)": ("inpainter", dict(crop_size=256, decay_epochs=48)),
     "inpainter on 256 px crops with the extra photos": ("inpainter", dict(
         crop_size=256, decay_epochs=48, extra_photos=str(REPO_ROOT / "data" / "photos_extra"))),
@@ -83,12 +86,13 @@ def train_until(name: str, hours: float, root: Path, data=None, progress: bool =
 
 
 def curve(hist: pd.DataFrame, hours: list[float], metrics=METRICS["gan"]) -> list[dict]:
-    """The design's validation metrics at each budget (mean of the last LAST epochs within it)."""
+    """The design's validation metrics at each budget it has reached (mean of the last LAST epochs
+    within it); a budget the run has not trained up to yet has no row."""
     hist = hist.assign(hours=hist.seconds.cumsum() / 3600)
     rows = []
     for h in hours:
         within = hist[hist.hours <= h + 1e-9]
-        if within.empty:
+        if within.empty or hist.hours.max() < h - 1e-9:
             continue
         last = within.tail(LAST)
         rows.append({"hours": h, "epochs": int(within.epoch.max()),

@@ -90,8 +90,10 @@ def test_scaling_curves_resume_a_design_and_read_its_history(tiny_runs, split_da
     budget = 1.5 * first.seconds.sum() / 3600
     again = scaling.train_until(name, budget, root, split_dataset, base=base)
     assert len(again) >= 2 and again.epoch.tolist() == list(range(1, len(again) + 1))  # resumed, not restarted
-    rows = scaling.curve(again, [1e-9, again.seconds.sum() / 3600])
-    assert [r["epochs"] for r in rows] == [len(again)]  # no epoch fits in the first budget
+    trained = again.seconds.sum() / 3600
+    rows = scaling.curve(again, [1e-9, trained, 2 * trained])
+    # no epoch fits in the first budget, and the run has not reached the last one: no row for either
+    assert [r["hours"] for r in rows] == [trained] and [r["epochs"] for r in rows] == [len(again)]
     assert 0 < rows[0]["score"] < 1 and rows[0]["score"] == again.score.tail(scaling.LAST).mean()
     md = scaling.report({name: rows}, root, tmp_path / "doc" / "scaling.md")
     assert name in md and (tmp_path / "doc" / "scaling.png").is_file() and (root / "scaling.json").is_file()

@@ -171,3 +171,18 @@ def test_training_numbers_hold_with_another_cpus_kernels(tiny_runs, split_datase
         assert there[k] == pytest.approx(here[k], rel=2e-2), k
     for k in ("S", "M", "C", "score"):
         assert there[k] == pytest.approx(here[k], abs=0.01), k
+
+
+def test_frozen_encoder_run_trains_the_decoder_and_the_first_convolution_only(tiny_runs, split_dataset):
+    """freeze_encoder: the Lite0 encoder ends as the packaged ImageNet weights and statistics
+    (but its first convolution, which sees the mask channel); the decoder learns."""
+    from helpers.networks.models import build_unet
+    cfg = {**TINY_GAN, "run": "gan_frozen", "epochs": 1, "encoder_name": "timm-tf_efficientnet_lite0",
+           "encoder_weights": "efficientnet-lite0", "freeze_encoder": True, "adv_weight": 0.0, "steps_per_epoch": 3}
+    train("gan", cfg, split_dataset, tiny_runs, progress=False)
+    trained = torch.load(tiny_runs / "gan_frozen" / "epoch_0001.pt", weights_only=True)["modules"]["G"]
+    start, _ = build_unet("timm-tf_efficientnet_lite0", 2, 3, "efficientnet-lite0")
+    start = start.state_dict()
+    moved = {k for k, v in start.items() if not torch.equal(trained[k], v)}
+    assert {k for k in moved if k.startswith("encoder.")} == {"encoder.conv_stem.weight"}
+    assert any(k.startswith("decoder.") for k in moved)

@@ -216,6 +216,9 @@ class GanConfig(ResizedTrainConfig):
     ce_weight: float = setting(1.0, recipe=True, help="weight of the rebalanced chroma-bin cross-entropy (chroma bins)")
     mask_input: bool = setting(True, recipe=True, inference=True,
                                help="give the generator the lost region as a second channel")
+    freeze_encoder: bool = setting(False, recipe=True,
+                                   help="train the decoder only: the encoder keeps its starting (ImageNet) weights "
+                                        "and statistics, all but its first convolution, which learns the mask channel")
     lr_g: float = setting(1e-4, recipe=True)
     lr_d: float = setting(2e-4, recipe=True)
     beta1: float = setting(0.5, recipe=True)

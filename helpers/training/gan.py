@@ -15,6 +15,8 @@ betas (0.5, 0.999)) is notebooks/params/seed_recipe.yaml. Recipes are settings
     tta=True            validate (and later infer) with flip test-time augmentation
     region_luma="base"  keep the (prefilled) input's luminance inside the region too;
                         the generator adds colour only
+    freeze_encoder=True train the decoder only (the pretrained encoder and its batch-norm statistics
+                        stay as they started, but for the first convolution)
     ema=d               validate and keep an exponential moving average of the generator's
                         weights (decay d per step; 0: off), which steadies the colours
 Validation runs the whole pipeline as inference does, with the lost region found by
@@ -113,6 +115,15 @@ def start_from_gray(G, chroma: str = "regress") -> None:
             head.bias[1:] = -d2 / (2 * chroma_bins.SIGMA ** 2)
 
 
+def freeze_encoder(G) -> None:
+    """Keep the U-Net's encoder as it started (pretrained features that a few hundred photos cannot
+    overfit, and no gradient through it: faster steps), except its first convolution, the only
+    layer that sees the mask channel (its ImageNet filters for it are zero)."""
+    G.encoder.requires_grad_(False)
+    first = next(m for m in G.encoder.modules() if isinstance(m, torch.nn.Conv2d))
+    first.requires_grad_(True)
+
+
 def train_step(G, D, opt_g, opt_d, batch: dict, cfg: GanConfig, adversarial: bool, precision: Precision,
                bin_weights: torch.Tensor | None = None) -> dict:
     """One pix2pix update: D on real vs fake pairs, then G on fooling D + weighted L1 (+ hue,
@@ -192,13 +203,16 @@ class GanStage(Stage):
         G, arch = build_network(cfg.encoder_name, in_ch, out_channels(cfg.output, cfg.chroma), cfg.encoder_weights,
                                 cfg.weights_fallback, (provenance or {}).get("generator"))
         start_from_gray(G, cfg.chroma)
+        if cfg.freeze_encoder:
+            freeze_encoder(G)
         self.bin_weights = bin_weights_from(self.train_rows, cfg.image_size) if cfg.chroma == "bins" else None
         D = PatchDiscriminator(in_channels=in_ch + 3)
         prepare_module(G, self.device)
         prepare_module(D, self.device)
         betas = (cfg.beta1, cfg.beta2)
         self.G, self.D = G, D
-        self.optimizers = {"G": torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=betas),
+        trained = [p for p in G.parameters() if p.requires_grad]
+        self.optimizers = {"G": torch.optim.Adam(trained, lr=cfg.lr_g, betas=betas),
                            "D": torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=betas)}
         self.modules = {"G": G, "D": D}
         if cfg.ema:
@@ -209,6 +223,11 @@ class GanStage(Stage):
         if self.inpainter_file is not None:
             provenance["inpainter"] = self.inpainter_file.provenance.get("inpainter")
         return provenance
+
+    def train(self) -> None:
+        super().train()
+        if self.cfg.freeze_encoder:  # frozen batch-norm statistics too: the encoder stays what it was
+            self.G.encoder.eval()
 
     def distribute(self, dist) -> None:
         self.G_train, self.D_train = wrap_ddp(self.G, dist), wrap_ddp(self.D, dist)
