@@ -36,8 +36,8 @@ DESIGNS = {
     "generator at 128 px (v2's)": ("gan", dict(image_size=128)),
     "generator at 64 px (chroma small; luma kept at full size)": ("gan", dict(image_size=64)),
     "generator at 256 px": ("gan", dict(image_size=256)),
-    "generator at 128 px, frozen ImageNet encoder": ("gan", dict(image_size=128, freeze_encoder=True)),
-    "generator at 128 px, frozen encoder, no discriminator": ("gan", dict(
+    "generator at 128 px on a frozen ImageNet encoder": ("gan", dict(image_size=128, freeze_encoder=True)),
+    "generator at 128 px on a frozen encoder without a discriminator": ("gan", dict(
         image_size=128, freeze_encoder=True, adv_weight=0.0)),
     "inpainter on 256 px crops (v2's)": ("inpainter", dict(crop_size=256, decay_epochs=48)),
     "inpainter on 256 px crops with the extra photos": ("inpainter", dict(
@@ -159,7 +159,9 @@ def main(argv=None) -> int:
         for name in names:
             print(f"== {name}: up to {h} h", flush=True)
             train_until(name, h, root)
-        curves = {name: curve(history(root, name), hours, METRICS[DESIGNS[name][0]]) for name in names}
+        # every design with a run, not only today's: the table and plot keep the earlier curves
+        curves = {name: curve(history(root, name), hours, METRICS[DESIGNS[name][0]])
+                  for name in DESIGNS if name in names or not history(root, name).empty}
         print(report(curves, root, Path(args.doc) if args.doc else None), flush=True)
     return 0
 
