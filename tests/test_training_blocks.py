@@ -76,6 +76,28 @@ def test_lite0_imagenet_weights_recognise_a_cat():
     assert 281 <= top <= 287, f"ImageNet class {top} is not a cat"  # tabby .. lynx
 
 
+def test_lite0_encoder_sees_unit_range_input_as_imagenet_range():
+    """After the fold, the stem on x in [0, 1] gives what the packaged weights give on 2x - 1
+    (away from the border, where the zero padding differs)."""
+    import segmentation_models_pytorch as smp
+
+    from helpers.networks.models import load_lite0_weights
+    folded = smp.Unet(LITE0, encoder_weights=None, in_channels=1, classes=1).encoder.eval()
+    load_lite0_weights(folded)
+    plain = smp.Unet(LITE0, encoder_weights=None, in_channels=1, classes=1).encoder.eval()
+    plain.load_state_dict(folded.state_dict())
+    with torch.no_grad():  # undo the fold on the copy
+        plain.conv_stem.weight.div_(2)
+        plain.bn1.running_mean -= plain.conv_stem.weight.sum(dim=(1, 2, 3))
+    x = torch.rand(1, 1, 64, 64, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        a = folded.bn1(folded.conv_stem(x))
+        b = plain.bn1(plain.conv_stem(2 * x - 1))
+    # float32 sums of 27 products in another order: agreement to 1e-4 of values of order 1
+    torch.testing.assert_close(a[..., 2:-2, 2:-2], b[..., 2:-2, 2:-2], atol=1e-4, rtol=1e-4)
+    assert not torch.allclose(a[..., 2:-2, 2:-2], plain.bn1(plain.conv_stem(x))[..., 2:-2, 2:-2], atol=1e-2)
+
+
 def test_build_unet_weight_choices():
     model, said = build_unet(LITE0, 2, 3, "efficientnet-lite0")
     assert "ImageNet" in said and "offline" in said

@@ -34,7 +34,8 @@ def _lite0_state_dict() -> dict:
 
 
 def load_lite0_weights(encoder: nn.Module) -> None:
-    """Copy the packaged ImageNet weights into an smp `timm-tf_efficientnet_lite0` encoder.
+    """Copy the packaged ImageNet weights into an smp `timm-tf_efficientnet_lite0` encoder, for
+    input in [0, 1] (`take_unit_range`).
 
     For an encoder with more or fewer than 3 input channels, channel 0 gets the RGB
     filters summed (a gray image is R = G = B) and extra channels start at zero.
@@ -56,6 +57,23 @@ def load_lite0_weights(encoder: nn.Module) -> None:
                 raise RuntimeError(f"shape mismatch {sk} {tuple(sv.shape)} vs {dk} {tuple(dv.shape)}")
         new[dk] = sv
     encoder.load_state_dict(new)
+    take_unit_range(encoder)
+
+
+def take_unit_range(encoder: nn.Module) -> None:
+    """Make the Lite0 encoder see images in [0, 1] as its ImageNet weights saw them in [-1, 1].
+
+    The project feeds images in [0, 1]; the weights were trained on x / 127.5 - 1. The stem
+    convolution (no bias) is followed by batch norm, so the change of range folds into them:
+    conv(2x - 1) = 2 conv(x) - conv(1), hence doubled stem filters and conv(1) (each filter's
+    sum) added to the norm's running mean. Exact away from the image border (the zero padding
+    stands for -1 there before the fold, for 0 after). A fine-tuned encoder would adapt either
+    way; a frozen one (FREEZE_ENCODER) only gets its ImageNet features this way.
+    """
+    with torch.no_grad():
+        w = encoder.conv_stem.weight
+        encoder.bn1.running_mean += w.sum(dim=(1, 2, 3))
+        w.mul_(2)
 
 
 def build_unet(encoder_name: str, in_channels: int, classes: int, encoder_weights: str | None,
