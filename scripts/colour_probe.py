@@ -1,6 +1,6 @@
 """How much of the score's colour part frozen ImageNet features can predict: a probe for v3's design.
 
-    python scripts/colour_probe.py [--size 256] [--minutes 5] [--out docs/colour_probe.md]
+    python scripts/colour_probe.py [--size 256] [--minutes 5] [--out docs/colour_probe.md] [--data DIR]
 
 The sample dataset's training split is turned gray (its input, the lost region Telea-filled
 with the true mask, as the pipeline's prefill does), run once through the packaged
@@ -114,9 +114,10 @@ def main(argv=None) -> int:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="write the table here (markdown)")
+    ap.add_argument("--data", default=None, help="the dataset (default: the sample dataset), split by notebook 02")
     args = ap.parse_args(argv)
     torch.manual_seed(args.seed)
-    root = data_dir()
+    root = data_dir(args.data)
     train_rows, val_rows = (pd.read_csv(root / f"{s}_split.csv") for s in ("train", "val"))
     enc = encoder()
     t0 = time.time()
@@ -150,7 +151,7 @@ def main(argv=None) -> int:
     def pooled(feats):
         return F.normalize(torch.cat([f.mean(dim=(2, 3)) for f in feats[1:]], dim=1), dim=1)
     similarity = pooled(val_feats) @ pooled(cached).T
-    knn = {k: targets[similarity.topk(k, dim=1).indices].mean(dim=1) for k in (5, 20, 80)}
+    knn = {k: targets[similarity.topk(k, dim=1).indices].mean(dim=1) for k in (5, 20, 80) if k <= len(targets)}
     rows = {
         "gray (no colour)": evaluate(val, [torch.full_like(mean_map, 0.5)] * len(val)),
         "training photos' mean chroma map (ignores the photo)": evaluate(val, [mean_map] * len(val)),

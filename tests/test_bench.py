@@ -97,3 +97,14 @@ def test_scaling_curves_resume_a_design_and_read_its_history(tiny_runs, split_da
     assert 0 < rows[0]["score"] < 1 and rows[0]["score"] == again.score.tail(scaling.LAST).mean()
     md = scaling.report({name: rows}, root, tmp_path / "doc" / "scaling.md")
     assert name in md and (tmp_path / "doc" / "scaling.png").is_file() and (root / "scaling.json").is_file()
+
+
+def test_colour_probe_scores_its_designs_against_gray_and_the_truths_colour(split_dataset, tmp_path):
+    from scripts import colour_probe
+    out = tmp_path / "probe.md"
+    assert colour_probe.main(["--minutes", "0.01", "--size", "64", "--data", str(split_dataset), "--out", str(out)]) == 0
+    rows = {line.split(" | ")[0].strip("| "): [float(v) for v in line.strip(" |").split(" | ")[1:]]
+            for line in out.read_text().splitlines() if line.startswith("| ") and "design" not in line}
+    assert len(rows) >= 5  # gray, mean map, nearest images (as many k as the images allow), head, truth
+    gray, perfect = rows["gray (no colour)"], rows["truth's chroma at 8x8 (a perfect head)"]
+    assert perfect[2] > gray[2] + 0.3  # C: the truth's own coarse colour is far above none
