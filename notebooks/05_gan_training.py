@@ -126,6 +126,8 @@ CHROMA = "regress"  # @param ["regress", "bins"]
 CE_WEIGHT = 1.0  # @param {type:"number"}
 # @markdown MASK_INPUT: give the generator the lost region as a second channel
 MASK_INPUT = True  # @param {type:"boolean"}
+# @markdown PHOTO_CROPS: 0: train on the training split's images; N: on N new crops an epoch, cut from the photos those images came from (the sample dataset's meta.csv names them; they are looked up in data/photos and data/photos_extra) and damaged the same way
+PHOTO_CROPS = 0  # @param {type:"integer"}
 # @markdown FREEZE_ENCODER: train the decoder only: the encoder keeps its starting (ImageNet) weights and statistics, all but its first convolution, which learns the mask channel
 FREEZE_ENCODER = False  # @param {type:"boolean"}
 LR_G = 0.0001  # @param {type:"number"}

@@ -48,6 +48,31 @@ def test_dataset_items(small_dataset):
     assert 0 <= gt.min() and gt.max() <= 1 and torch.equal(gray * 255, item["input"][None].float())
 
 
+def test_photo_crops_are_new_each_epoch_reproducible_and_from_training_sources_only(split_dataset):
+    from helpers import EXTRA_PHOTOS_DIR, PHOTOS_DIR
+    from helpers.core.images import to_gray
+    from helpers.data.photos import source_photos
+    from helpers.data.splits import read_split
+    from helpers.training.datasets import PhotoRestorationCrops
+    folders = (PHOTOS_DIR, EXTRA_PHOTOS_DIR)
+    train, val = (read_split(split_dataset, f"{s}_split.csv") for s in ("train", "val"))
+    photos = source_photos(split_dataset, train, folders)
+    meta = pd.read_csv(split_dataset / "meta.csv").set_index("input_image_path")
+    assert {p.name for p in photos} == set(train.input_image_path.map(meta.source))
+    assert not {p.name for p in photos} & set(val.input_image_path.map(meta.source))  # validation photos never drawn
+    crops = PhotoRestorationCrops(photos, samples=4, size=64, prefill=True, seed=3)
+    a, again, next_epoch = crops[1], crops[1], crops[5]  # item 1 of epochs 0, 0 and 1
+    assert all(torch.equal(a[k], again[k]) for k in ("input", "gt", "mask", "base"))
+    assert not torch.equal(a["gt"], next_epoch["gt"])
+    assert a["input"].shape == a["base"].shape == a["mask"].shape == (1, 64, 64) and a["gt"].shape == (3, 64, 64)
+    # full size: the lost region is where the input differs from the truth's gray, as in the split's images
+    full = PhotoRestorationCrops(photos, samples=1, size=512, seed=3).draw(np.random.default_rng(0))
+    assert np.array_equal(full["mask"][0] > 0, full["input"][0] != to_gray(full["gt"].transpose(1, 2, 0)))
+    assert 0 < (full["mask"] > 0).mean() < 0.5
+    with pytest.raises(ValueError, match="names each image's source photo"):
+        source_photos(split_dataset / "train_input", train, folders)
+
+
 def test_flips_are_applied_on_the_device_per_item():
     x = torch.arange(2 * 1 * 2 * 3, dtype=torch.uint8).view(2, 1, 2, 3)
     (out,) = on_device({"x": x, "flip": torch.tensor([False, True])}, torch.device("cpu"), ("x",))

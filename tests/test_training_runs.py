@@ -186,3 +186,10 @@ def test_frozen_encoder_run_trains_the_decoder_and_the_first_convolution_only(ti
     moved = {k for k, v in start.items() if not torch.equal(trained[k], v)}
     assert {k for k in moved if k.startswith("encoder.")} == {"encoder.conv_stem.weight"}
     assert any(k.startswith("decoder.") for k in moved)
+
+
+def test_photo_crops_run_trains_on_new_crops(tiny_runs, split_dataset, capsys):
+    cfg = {**TINY_GAN, "run": "gan_crops", "epochs": 1, "photo_crops": 8}
+    run = train("gan", cfg, split_dataset, tiny_runs, progress=False)
+    assert "training on 8 new crops an epoch" in capsys.readouterr().out
+    assert len(run.history) == 1 and 0 < run.history[0]["score"] < 1

@@ -216,6 +216,9 @@ class GanConfig(ResizedTrainConfig):
     ce_weight: float = setting(1.0, recipe=True, help="weight of the rebalanced chroma-bin cross-entropy (chroma bins)")
     mask_input: bool = setting(True, recipe=True, inference=True,
                                help="give the generator the lost region as a second channel")
+    photo_crops: int = setting(0, help="0: train on the training split's images; N: on N new crops an epoch, cut from "
+                                       "the photos those images came from (the sample dataset's meta.csv names them; "
+                                       "they are looked up in data/photos and data/photos_extra) and damaged the same way")
     freeze_encoder: bool = setting(False, recipe=True,
                                    help="train the decoder only: the encoder keeps its starting (ImageNet) weights "
                                         "and statistics, all but its first convolution, which learns the mask channel")

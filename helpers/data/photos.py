@@ -47,3 +47,26 @@ def random_crop(photo: Image.Image, rng: np.random.Generator, size: int = IMAGE_
         crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     return np.asarray(crop, dtype=np.uint8), (x0, y0, side, flipped)
 
+
+
+def source_photos(root, rows, folders) -> list[Path]:
+    """The photos the dataset's `rows` were cut from, sorted: their names from the dataset's meta.csv
+    (the sample dataset records each image's source), found in `folders`. A ValueError naming what
+    is missing: a dataset without sources (DACON's), or a source in none of the folders."""
+    import pandas as pd
+
+    meta_path = Path(root) / "meta.csv"
+    if not meta_path.is_file():
+        raise ValueError(f"{meta_path}: not found; new crops need a dataset that names each image's source photo "
+                         "(the sample dataset does; DACON's does not)")
+    meta = pd.read_csv(meta_path).set_index("input_image_path")
+    missing = sorted(set(rows.input_image_path) - set(meta.index))
+    if missing:
+        raise ValueError(f"{meta_path}: no source recorded for {missing[0]!r}")
+    found = []
+    for name in sorted(set(rows.input_image_path.map(meta.source))):
+        path = next((Path(f) / name for f in folders if (Path(f) / name).is_file()), None)
+        if path is None:
+            raise ValueError(f"source photo {name!r} is in none of {[str(f) for f in folders]}")
+        found.append(path)
+    return found

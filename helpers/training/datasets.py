@@ -100,6 +100,43 @@ class RestorationDataset(Dataset):
         return {**item, "flip": torch.tensor(flip), "name": Path(self.inputs[i]).name}
 
 
+class PhotoRestorationCrops(Dataset):
+    """RestorationDataset's items, each a new example: a random crop of one of `photos` (as the
+    sample dataset cuts its images, helpers.data.photos.random_crop, mirrored at random) with one
+    lost region drawn on it (helpers.data.damage), at `size` px. Index i stands for item
+    i % samples in epoch i // samples (helpers.training.loop.EpochSampler) and depends on
+    (seed, epoch, item) only, so workers and resumed runs agree; no two epochs repeat a crop.
+    A fixed split of a few hundred crops is learnt by heart within minutes (docs/scaling.md);
+    new crops of the same photos show the network other framings, scales and regions each time.
+    """
+
+    def __init__(self, photos: list, samples: int, size: int, prefill: bool = False, seed: int = 0):
+        if not photos:
+            raise ValueError("no photos to draw training crops from")
+        self.photos, self.samples, self.size, self.prefill, self.seed = [str(p) for p in photos], samples, size, prefill, seed
+
+    def __len__(self) -> int:
+        return self.samples
+
+    def draw(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """One example's uint8 arrays (channels first), as RestorationDataset.decode gives them."""
+        gt, _ = random_crop(load_photo(self.photos[int(rng.integers(len(self.photos)))]), rng)
+        inp = apply_damage(to_gray(gt), sample_damage(rng, IMAGE_SIZE[0]))
+        mask = lost_region_mask(inp, gt).astype(np.uint8) * 255  # the score's mask, as for the split's images
+        arrays = {"input": _resize(inp, self.size, Image.Resampling.BILINEAR)[None],
+                  "gt": _resize(gt, self.size, Image.Resampling.BILINEAR).transpose(2, 0, 1),
+                  "mask": _resize(mask, self.size, Image.Resampling.NEAREST)[None]}
+        arrays["base"] = (telea(arrays["input"][0], arrays["mask"][0] > 0, grow=1)[None] if self.prefill
+                          else arrays["input"])
+        return arrays
+
+    def __getitem__(self, index: int) -> dict:
+        epoch, i = divmod(index, self.samples)
+        arrays = self.draw(np.random.default_rng([self.seed, epoch, i]))
+        return {**{k: torch.from_numpy(np.ascontiguousarray(a)) for k, a in arrays.items()},
+                "flip": torch.tensor(False), "name": f"crop_{epoch}_{i}"}  # random_crop mirrors already
+
+
 def on_device(batch: dict, dev: torch.device, keys) -> list[torch.Tensor]:
     """The batch's uint8 images `keys` as float [0, 1] on `dev`, each item mirrored left-right where
     its 'flip' says: the augmentation runs after the cache and the transfer, on the GPU where there is one."""

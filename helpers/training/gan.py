@@ -17,6 +17,8 @@ betas (0.5, 0.999)) is notebooks/params/seed_recipe.yaml. Recipes are settings
                         the generator adds colour only
     freeze_encoder=True train the decoder only (the pretrained encoder and its batch-norm statistics
                         stay as they started, but for the first convolution)
+    photo_crops=N       train on N new crops an epoch of the training split's source photos (the
+                        sample dataset) instead of its fixed images (helpers.training.datasets)
     ema=d               validate and keep an exponential moving average of the generator's
                         weights (decay d per step; 0: off), which steadies the colours
 Validation runs the whole pipeline as inference does, with the lost region found by
@@ -36,10 +38,12 @@ from PIL import Image
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
+from helpers import EXTRA_PHOTOS_DIR, PHOTOS_DIR
 from helpers.core import runs
 from helpers.core.config import GanConfig, as_dict, field_names
 from helpers.core.images import read_rgb, save_png
-from helpers.data.dacon import load_pair, lost_region_mask
+from helpers.data.dacon import data_dir, load_pair, lost_region_mask
+from helpers.data.photos import source_photos
 from helpers.networks.devices import Precision, loader_workers, prepare_input, prepare_module
 from helpers.networks.models import PatchDiscriminator, build_network
 from helpers.pipeline import chroma_bins
@@ -48,7 +52,7 @@ from helpers.pipeline.masking import predict_mask
 from helpers.pipeline.model_files import GeneratorSpec, MaskSpec, PipelineFile, arch_of, load_inpainter, load_mask
 from helpers.pipeline.restore import colourise, generator_input
 from helpers.scoring.metrics import ImageScore, UndefinedScore, aggregate, hue_error_summary, hue_errors, score_image
-from helpers.training.datasets import RestorationDataset, on_device
+from helpers.training.datasets import PhotoRestorationCrops, RestorationDataset, on_device
 from helpers.training.loop import Run, Stage, wrap_ddp
 from helpers.training.losses import hue_correlation_loss
 
@@ -233,6 +237,11 @@ class GanStage(Stage):
         self.G_train, self.D_train = wrap_ddp(self.G, dist), wrap_ddp(self.D, dist)
 
     def dataset(self):
+        if self.cfg.photo_crops:
+            photos = source_photos(data_dir(self.data_root), self.train_rows, (PHOTOS_DIR, EXTRA_PHOTOS_DIR))
+            print(f"training on {self.cfg.photo_crops} new crops an epoch of the training split's {len(photos)} photos")
+            return PhotoRestorationCrops(photos, self.cfg.photo_crops, self.cfg.image_size, self.cfg.prefill,
+                                         self.cfg.seed)
         return RestorationDataset(self.train_rows, size=self.cfg.image_size, augment=True, prefill=self.cfg.prefill,
                                   seed=self.cfg.seed, cache=self.cfg.cache,
                                   workers=loader_workers(self.cfg.num_workers), progress=self.progress)
