@@ -39,6 +39,8 @@ DESIGNS = {
     "generator at 128 px on a frozen ImageNet encoder": ("gan", dict(image_size=128, freeze_encoder=True)),
     "generator at 128 px on a frozen encoder without a discriminator": ("gan", dict(
         image_size=128, freeze_encoder=True, adv_weight=0.0)),
+    "generator at 128 px on a frozen encoder with new crops each epoch": ("gan", dict(
+        image_size=128, freeze_encoder=True, photo_crops=318)),  # as many as the split's training images
     "inpainter on 256 px crops (v2's)": ("inpainter", dict(crop_size=256, decay_epochs=48)),
     "inpainter on 256 px crops with the extra photos": ("inpainter", dict(
         crop_size=256, decay_epochs=48, extra_photos=str(REPO_ROOT / "data" / "photos_extra"))),
