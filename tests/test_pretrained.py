@@ -67,3 +67,25 @@ def test_export_attaches_a_learned_inpainter_to_a_prefill_generator(tiny_runs, t
     assert pipeline.inpainter is not None and "inpainter" in pipeline.provenance
     assert pipeline.notes["inpainter_from"].endswith("best.pt")
     assert "learned inpainter" in Restorer(pipeline, backend="torch").describe()
+
+
+def test_unpack_gives_the_shipped_mask_model_and_inpainter_as_runs(small_dataset, tmp_path):
+    """A new generator trains on the shipped model's own mask model and inpainter: unpacked, they
+    find the same region and fill it the same way as inside the shipped pipeline."""
+    from helpers.pipeline.inpaint import learned_fill
+    from helpers.pipeline.masking import predict_mask
+    from helpers.pipeline.model_files import load_inpainter, load_mask
+    runs = pretrained.unpack(pretrained.DEFAULT_MODEL, tmp_path)
+    shipped = load_pipeline(pretrained.DEFAULT_MODEL)
+    mask, inpainter = load_mask(runs["mask"]), load_inpainter(runs["inpainter"])
+    assert all(v.dtype == torch.float32 for v in mask.mask.state_dict.values() if v.is_floating_point())
+    gray = read_gray(sorted((small_dataset / "test_input").glob("*.png"))[0])
+    with torch.inference_mode():
+        region = predict_mask(mask.mask.network(), gray, mask.mask.scale, mask.mask.threshold)
+        assert np.array_equal(region, predict_mask(shipped.mask.network(), gray, shipped.mask.scale,
+                                                   shipped.mask.threshold))
+        assert np.array_equal(learned_fill(inpainter.inpainter.network(), gray, region),
+                              learned_fill(shipped.inpainter.network(), gray, region))
+    before = (runs["mask"] / "best.pt").stat().st_mtime_ns
+    pretrained.unpack(pretrained.DEFAULT_MODEL, tmp_path)  # an existing run is kept
+    assert (runs["mask"] / "best.pt").stat().st_mtime_ns == before

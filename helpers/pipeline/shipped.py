@@ -15,7 +15,8 @@ from pathlib import Path
 
 from helpers import REPO_ROOT
 from helpers.core.runs import run_path
-from helpers.pipeline.model_files import load_inpainter, load_pipeline, quantize, write
+from helpers.pipeline.model_files import (InpainterFile, MaskFile, dequantize, load_inpainter, load_pipeline,
+                                          quantize, write)
 
 SHIPPED = {"v1": REPO_ROOT / "models" / "restorer_v1.pt", "v2": REPO_ROOT / "models" / "restorer_v2.pt"}
 DEFAULT_MODEL = SHIPPED["v2"] if SHIPPED["v2"].exists() else SHIPPED["v1"]  # the newest shipped model
@@ -58,6 +59,30 @@ def export(run, out=DEFAULT_MODEL, weights: str = "float16", inpainter=None, **i
             raise ValueError(f"{out}: {tmp.stat().st_size / 1e6:.1f} MB is over the {MAX_BYTES / 1e6:.0f} MB "
                              "budget for a shipped model (nothing written)")
     return write(pipeline, out, check=within_budget)
+
+
+def unpack(pipeline_path, root) -> dict[str, Path]:
+    """A pipeline's mask model and learned inpainter as run folders under `root` (`mask/best.pt`,
+    `inpainter/best.pt`, float32 weights), so that a new generator trains on the very networks a
+    shipped model uses (MASK_RUN, INPAINTER_RUN); a run folder that exists already is kept as it is."""
+    pipeline = load_pipeline(pipeline_path)
+
+    def float32(spec):
+        return dataclasses.replace(spec, state_dict={k: v.float() if v.is_floating_point() else v
+                                                     for k, v in dequantize(spec.state_dict).items()})
+    common = dict(epoch=pipeline.epoch, config=pipeline.config, notes={"unpacked_from": str(Path(pipeline_path).resolve())})
+    parts = {"mask": MaskFile(mask=float32(pipeline.mask),
+                              provenance={"mask": pipeline.provenance.get("mask", {})}, **common)}
+    if pipeline.inpainter is not None:
+        parts["inpainter"] = InpainterFile(
+            inpainter=float32(pipeline.inpainter),
+            provenance={"inpainter": pipeline.provenance.get("inpainter", {})}, **common)
+    out = {}
+    for run, part in parts.items():
+        out[run] = Path(root) / run
+        if not (out[run] / "best.pt").exists():
+            write(part, out[run] / "best.pt")
+    return out
 
 
 def default_run() -> Path:
