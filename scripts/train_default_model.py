@@ -27,7 +27,8 @@ MASK = {**recipes.cpu_budget("03_mask_generator"), "run": "mask"}
 INPAINTER = {"run": "inpainter", "crop_size": 256, "samples_per_epoch": 1000, "epochs": 12, "batch_size": 8,
              "num_workers": 1, "checkpoint_every": 1, "crop_reuse": 1}  # v2 was trained on new crops for every item
 # 12 epochs: v1's validation score was flat from epoch 9 of 24 (its model card)
-GENERATOR = {**recipes.recipe("project"), "inpainter_run": "inpainter", "run": "generator-v2",
+GENERATOR = {**recipes.recipe("project"), "freeze_encoder": False,  # v2 fine-tuned its encoder
+             "inpainter_run": "inpainter", "run": "generator-v2",
              "image_size": 128, "batch_size": 8, "epochs": 12, "val_limit": 0, "num_workers": 1, "checkpoint_every": 1}
 STEPS = ("mask", "inpainter", "generator", "export")
 
