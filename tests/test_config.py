@@ -61,10 +61,12 @@ def test_recipes_and_budgets_have_one_home():
     seed, project = recipe("seed"), recipe("project")
     defaults = {k: getattr(GanConfig(), k) for k in field_names(GanConfig, "recipe")}
     # the defaults are the best recipe for a GPU: the project's levers on the design card's encoder;
-    # the project's file says only where its measured runs differ (the encoder), nothing twice
-    assert {k: v for k, v in project.items() if k not in ENCODER} == {k: v for k, v in defaults.items()
-                                                                      if k not in ENCODER}
-    assert {k.lower() for k in yaml.safe_load((PARAMS_DIR / RECIPES["project"]).read_text())} == ENCODER
+    # the project's file says only where its measured runs differ (the encoder, frozen), nothing twice
+    departs = ENCODER | {"freeze_encoder"}
+    assert {k: v for k, v in project.items() if k not in departs} == {k: v for k, v in defaults.items()
+                                                                      if k not in departs}
+    assert {k.lower() for k in yaml.safe_load((PARAMS_DIR / RECIPES["project"]).read_text())} == departs
+    assert project["freeze_encoder"] and not defaults["freeze_encoder"]
     assert defaults["encoder_name"] == "resnet34" and defaults["weights_fallback"] == "efficientnet-lite0"
     assert project["encoder_weights"] == "efficientnet-lite0"  # offline, as it was measured
     assert seed["output"] == "rgb" and seed["encoder_name"] == "resnet34" and seed != defaults
