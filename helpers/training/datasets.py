@@ -133,7 +133,7 @@ class PhotoRestorationCrops(Dataset):
     def __getitem__(self, index: int) -> dict:
         epoch, i = divmod(index, self.samples)
         arrays = self.draw(np.random.default_rng([self.seed, epoch, i]))
-        return {**{k: torch.from_numpy(np.ascontiguousarray(a)) for k, a in arrays.items()},
+        return {**{k: torch.from_numpy(np.require(a, requirements="CW")) for k, a in arrays.items()},
                 "flip": torch.tensor(False), "name": f"crop_{epoch}_{i}"}  # random_crop mirrors already
 
 
