@@ -13,7 +13,7 @@ hue error on the truths' coloured pixels):
     project recipe + learned inpainter      that run with the inpainter's fill in the region
     project recipe + chroma bins            the same recipe with chroma classified over bins
     project recipe + chroma bins + learned inpainter   that run with the inpainter's fill
-    shipped model v1, v2       models/restorer_v*.pt, as `python -m helpers.predict` uses them
+    shipped model v1, v2       the two newest models/restorer_v*.pt, as `python -m helpers.predict` uses them
 The GAN recipes train for the same budget (epochs, image size, batch) on the same mask
 model, which the bench trains first; the inpainter trains for a budget of about the
 same CPU time (--inpainter-epochs x --inpainter-samples crops). Speed is images/s of
@@ -27,7 +27,8 @@ predicted mask (mean and 99.9th-percentile difference in levels of 255); how oft
 two backends' thresholded masks disagree is reported beside them. The peak memory
 (RSS) of `python -m helpers.predict` on a 512x512 image, a 24-megapixel photo and four
 12-megapixel photos is measured in a child process. Results go to bench.json and
-bench.md in the output folder (and --doc: `make bench` keeps the latest in docs/bench.md); `--memory-only` measures just the memory.
+bench.md in the output folder (and --doc: `make bench` keeps the latest in docs/bench.md); `--memory-only` measures just the memory,
+`--shipped-only` just the shipped models (score, speed and their grid; nothing is trained).
 """
 from __future__ import annotations
 
@@ -198,12 +199,17 @@ def app_peak_rss(model: Path = DEFAULT_MODEL) -> list[dict]:
     return rows
 
 
+def bench_models() -> dict[str, Path]:
+    """The shipped models the bench compares: the two newest (the default and its predecessor)."""
+    return dict(list({v: p for v, p in SHIPPED.items() if p.exists()}.items())[-2:])
+
+
 def shipped_grid(test_inputs: list[Path], gt_dir: Path, predictions: Path, path: Path, rows: int = 4) -> None:
-    """input | v1 | v2 | truth for a few test images, from the shipped models' bench predictions."""
+    """input | older | newer shipped model | truth for a few test images, from the bench's predictions."""
     import matplotlib
     matplotlib.use("Agg")
     from helpers.data.viz import image_grid
-    columns = [f"shipped model {v}" for v in SHIPPED if (predictions / f"shipped model {v}").is_dir()]
+    columns = [f"shipped model {v}" for v in bench_models() if (predictions / f"shipped model {v}").is_dir()]
     picked = test_inputs[:: max(1, len(test_inputs) // rows)][:rows]
     grid = [[read_gray(p)] + [read_rgb(predictions / c / p.name) for c in columns] + [read_rgb(gt_dir / p.name)]
             for p in picked]
@@ -241,6 +247,8 @@ def main(argv=None) -> int:
     ap.add_argument("--doc", default=None, help="also write the table here (make bench: docs/bench.md)")
     ap.add_argument("--memory-only", action="store_true", help="only the peak-memory measurement")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
+    ap.add_argument("--shipped-only", action="store_true",
+                    help="only the shipped models: score, speed and their grid (nothing is trained)")
     ap.add_argument("--compare-images", type=int, default=0,
                     help="time the plain loop and compare the backends on the first N test images (0: all)")
     args = ap.parse_args(argv)
@@ -259,47 +267,47 @@ def main(argv=None) -> int:
     gt_dir, input_dir = data / "test_gt", data / "test_input"
     torch.manual_seed(0)
 
-    print("== mask model")
-    t0 = time.time()
-    train("mask", {**mask_budget, "run": "mask"}, data, ck)
-    mask_s = time.time() - t0
-    mask_file = load_mask(ck / "mask")
+    # pipelines: contender -> (pipeline file, training seconds, with its learned inpainter)
+    rows, pipelines, trained, mask_s, budget, inpainter_budget = [], {}, {}, None, None, None
+    if not args.shipped_only:
+        print("== mask model")
+        t0 = time.time()
+        train("mask", {**mask_budget, "run": "mask"}, data, ck)
+        mask_s = time.time() - t0
+        mask_file = load_mask(ck / "mask")
 
-    print(f"== learned inpainter: {args.inpainter_epochs} epochs of {args.inpainter_samples} crops")
-    t0 = time.time()
-    inpainter_budget = {"run": "inpainter", "epochs": args.inpainter_epochs, "samples_per_epoch": args.inpainter_samples,
-                        "crop_size": args.inpainter_crop, "num_workers": 1, "checkpoint_every": args.inpainter_epochs,
-                        "crop_reuse": 1}  # new crops for every item, as the results in docs were measured
-    train("inpainter", inpainter_budget, data, ck)
-    inpainter_s = time.time() - t0
-    inpainter = load_inpainter(ck / "inpainter").inpainter.network()
+        print(f"== learned inpainter: {args.inpainter_epochs} epochs of {args.inpainter_samples} crops")
+        t0 = time.time()
+        inpainter_budget = {"run": "inpainter", "epochs": args.inpainter_epochs, "samples_per_epoch": args.inpainter_samples,
+                            "crop_size": args.inpainter_crop, "num_workers": 1, "checkpoint_every": args.inpainter_epochs,
+                            "crop_reuse": 1}  # new crops for every item, as the results in docs were measured
+        train("inpainter", inpainter_budget, data, ck)
+        inpainter_s = time.time() - t0
+        inpainter = load_inpainter(ck / "inpainter").inpainter.network()
 
-    print("== baselines")
-    answers = gray_answers(test_inputs, gt_dir, out / "predictions", mask_file.mask.network(), mask_file.mask,
-                           inpainter)
-    rows = []
-    for name, folder in answers.items():
-        _, summary = score_folders(folder, gt_dir, input_dir, progress=False)
-        rows.append({"contender": name, **summary, "train_s": inpainter_s if "learned" in name else None})
+        print("== baselines")
+        answers = gray_answers(test_inputs, gt_dir, out / "predictions", mask_file.mask.network(), mask_file.mask,
+                               inpainter)
+        for name, folder in answers.items():
+            _, summary = score_folders(folder, gt_dir, input_dir, progress=False)
+            rows.append({"contender": name, **summary, "train_s": inpainter_s if "learned" in name else None})
 
-    budget = dict(epochs=args.epochs, image_size=args.size, batch_size=8, num_workers=1, val_limit=0,
-                  checkpoint_every=args.epochs)
-    project = recipes.recipe("project")
-    # Each prefill run is scored twice: with Telea's fill in the region, and with the learned
-    # inpainter's (a pipeline option; the generator trains on Telea prefills either way).
-    trained = {"seed recipe": ("seed", recipes.recipe("seed")),
-               "project recipe": ("project", {**project, "inpainter_run": "inpainter"}),
-               "project recipe + chroma bins": ("bins", {**project, "chroma": "bins", "inpainter_run": "inpainter"})}
-    pipelines = {}  # contender -> (pipeline file, training seconds, with its learned inpainter)
-    for name, (run, recipe) in trained.items():
-        print(f"== {name}: {args.epochs} epochs at {args.size} px")
-        run_dir, train_s = train_recipe(run, recipe, budget, data, ck)
-        pipelines[name] = (run_dir, train_s, False)
-        if recipe.get("prefill"):
-            pipelines[f"{name} + learned inpainter"] = (run_dir, train_s, True)
-    for version, path in SHIPPED.items():
-        if path.exists():
-            pipelines[f"shipped model {version}"] = (path, None, True)
+        budget = dict(epochs=args.epochs, image_size=args.size, batch_size=8, num_workers=1, val_limit=0,
+                      checkpoint_every=args.epochs)
+        project = recipes.recipe("project")
+        # Each prefill run is scored twice: with Telea's fill in the region, and with the learned
+        # inpainter's (a pipeline option; the generator trains on Telea prefills either way).
+        trained = {"seed recipe": ("seed", recipes.recipe("seed")),
+                   "project recipe": ("project", {**project, "inpainter_run": "inpainter"}),
+                   "project recipe + chroma bins": ("bins", {**project, "chroma": "bins", "inpainter_run": "inpainter"})}
+        for name, (run, recipe) in trained.items():
+            print(f"== {name}: {args.epochs} epochs at {args.size} px")
+            run_dir, train_s = train_recipe(run, recipe, budget, data, ck)
+            pipelines[name] = (run_dir, train_s, False)
+            if recipe.get("prefill"):
+                pipelines[f"{name} + learned inpainter"] = (run_dir, train_s, True)
+    for version, path in bench_models().items():
+        pipelines[f"shipped model {version}"] = (path, None, True)
 
     for name, (path, train_s, with_inpainter) in pipelines.items():
         print(f"== {name}: restore, time and score the test split")
@@ -330,8 +338,10 @@ def main(argv=None) -> int:
     md = to_markdown(table.astype(object).where(table.notna(), ""))
     if memory:
         md += "\n\nPeak memory of `python -m helpers.predict` (shipped model):\n\n" + to_markdown(pd.DataFrame(memory))
-    md = (f"# `make bench`, {time.strftime('%Y-%m-%d')}\n\nWritten by `scripts/bench.py` ({settings['epochs']} epochs at "
-          f"{settings['size']} px per GAN recipe; docs/results.md explains the contenders and columns).\n\n" + md + "\n")
+    what = ("the shipped models only (`--shipped-only`)" if args.shipped_only else
+            f"{settings['epochs']} epochs at {settings['size']} px per GAN recipe")
+    md = (f"# `make bench`, {time.strftime('%Y-%m-%d')}\n\nWritten by `scripts/bench.py` ({what}; docs/results.md "
+          "explains the contenders and columns).\n\n" + md + "\n")
     for path in (out / "bench.md", *([Path(args.doc)] if args.doc else [])):  # make bench: docs/bench.md, the latest
         atomic_write(path, lambda tmp: Path(tmp).write_text(md))
     print(table.round(4).to_string(index=False))

@@ -19,7 +19,8 @@ def test_bench_scores_and_times_every_contender(split_dataset, tmp_path, monkeyp
                        "--out", str(out), "--no-memory", "--compare-images", "3"]) == 0
     result = json.loads((out / "bench.json").read_text())
     rows = {r["contender"]: r for r in result["rows"]}
-    shipped = [f"shipped model {v}" for v, path in SHIPPED.items() if path.exists()]
+    newest = [v for v, path in SHIPPED.items() if path.exists()][-2:]  # the default and its predecessor
+    shipped = [f"shipped model {v}" for v in newest]
     assert list(rows) == BASELINES + TRAINED + shipped
     for name, r in rows.items():
         assert r["n"] == 8, name
@@ -42,6 +43,17 @@ def test_bench_scores_and_times_every_contender(split_dataset, tmp_path, monkeyp
     assert result["settings"]["budget"]["epochs"] == 1
     md = (out / "bench.md").read_text()
     assert all(f"| {name} |" in md for name in rows)
+
+
+def test_bench_of_the_shipped_models_only_trains_nothing(split_dataset, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATA_DIR", str(split_dataset))
+    out = tmp_path / "bench"
+    assert bench.main(["--shipped-only", "--out", str(out), "--no-memory", "--compare-images", "1"]) == 0
+    rows = json.loads((out / "bench.json").read_text())["rows"]
+    newest = [v for v, path in SHIPPED.items() if path.exists()][-2:]  # the default and its predecessor
+    assert [r["contender"] for r in rows] == [f"shipped model {v}" for v in newest]
+    assert all(r["n"] == 8 and 0 < r["score"] < 1 for r in rows)
+    assert not (out / "checkpoints").exists() and (out / "shipped_models.png").is_file()
 
 
 def test_training_throughput_bench_measures_and_estimates():

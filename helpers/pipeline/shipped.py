@@ -1,11 +1,11 @@
-"""The pretrained default pipeline shipped with the project (models/restorer_v2.pt).
+"""The pretrained default pipeline shipped with the project (the newest models/restorer_vN.pt).
 
 `python -m helpers.predict` and the web app use it when no run is given, so a user's photos can be
 restored out of the box, offline. It is a GAN run's best.pt (mask model, learned
 inpainter, generator) with smaller weights (float16, or int8 with per-channel scales)
 to stay within 25 MB; they are cast back to float32 on loading. models/MODEL_CARD.md
-says how it was trained and what it scores; models/restorer_v1.pt, the first shipped
-model, stays for comparison.
+says how each was trained and what it scores; the older ones stay for comparison
+(`--run models/restorer_v2.pt`).
 `python -m helpers.pretrained` exports a run as one (`export`).
 """
 from __future__ import annotations
@@ -18,8 +18,9 @@ from helpers.core.runs import run_path
 from helpers.pipeline.model_files import (InpainterFile, MaskFile, dequantize, load_inpainter, load_pipeline,
                                           quantize, write)
 
-SHIPPED = {"v1": REPO_ROOT / "models" / "restorer_v1.pt", "v2": REPO_ROOT / "models" / "restorer_v2.pt"}
-DEFAULT_MODEL = SHIPPED["v2"] if SHIPPED["v2"].exists() else SHIPPED["v1"]  # the newest shipped model
+# oldest first; a release joins when it beats the default on the sample test split (scripts/train_default_model.py)
+SHIPPED = {v: REPO_ROOT / "models" / f"restorer_{v}.pt" for v in ("v1", "v2")}
+DEFAULT_MODEL = next((p for p in reversed(SHIPPED.values()) if p.exists()), SHIPPED["v1"])  # the newest shipped
 MAX_BYTES = 25_000_000
 
 
