@@ -55,7 +55,7 @@ from helpers.pipeline.inpaint import learned_fill, telea
 from helpers.pipeline.masking import mask_logits, predict_mask
 from helpers.pipeline.model_files import MaskSpec, load_inpainter, load_mask, load_pipeline
 from helpers.pipeline.restore import Restorer, compose_full, generator_output
-from helpers.pipeline.shipped import DEFAULT_MODEL, SHIPPED
+from helpers.pipeline.shipped import DEFAULT_MODEL, shipped_models
 from helpers.scoring.folders import score_folders
 from helpers.training.launch import train
 
@@ -201,7 +201,7 @@ def app_peak_rss(model: Path = DEFAULT_MODEL) -> list[dict]:
 
 def bench_models() -> dict[str, Path]:
     """The shipped models the bench compares: the two newest (the default and its predecessor)."""
-    return dict(list({v: p for v, p in SHIPPED.items() if p.exists()}.items())[-2:])
+    return dict(list(shipped_models().items())[-2:])
 
 
 def shipped_grid(test_inputs: list[Path], gt_dir: Path, predictions: Path, path: Path, rows: int = 4) -> None:
@@ -233,6 +233,54 @@ def train_recipe(name: str, recipe: dict, budget: dict, data, ck_root: Path) -> 
     return run.dir, time.time() - t0
 
 
+def train_contenders(args, mask_budget: dict, data: Path, out: Path, test_inputs: list[Path]
+                     ) -> tuple[list[dict], dict, dict]:
+    """Train the mask model, the inpainter and every recipe for the bench's budget and score the
+    gray baselines: (baseline rows, trained pipelines, the settings they were trained with).
+    pipelines: contender -> (pipeline file, training seconds, with its learned inpainter)."""
+    ck, gt_dir, input_dir = out / "checkpoints", data / "test_gt", data / "test_input"
+    rows, pipelines = [], {}
+    print("== mask model")
+    t0 = time.time()
+    train("mask", {**mask_budget, "run": "mask"}, data, ck)
+    mask_s = time.time() - t0
+    mask_file = load_mask(ck / "mask")
+
+    print(f"== learned inpainter: {args.inpainter_epochs} epochs of {args.inpainter_samples} crops")
+    t0 = time.time()
+    inpainter_budget = {"run": "inpainter", "epochs": args.inpainter_epochs, "samples_per_epoch": args.inpainter_samples,
+                        "crop_size": args.inpainter_crop, "num_workers": 1, "checkpoint_every": args.inpainter_epochs,
+                        "crop_reuse": 1}  # new crops for every item, as the results in docs were measured
+    train("inpainter", inpainter_budget, data, ck)
+    inpainter_s = time.time() - t0
+    inpainter = load_inpainter(ck / "inpainter").inpainter.network()
+
+    print("== baselines")
+    answers = gray_answers(test_inputs, gt_dir, out / "predictions", mask_file.mask.network(), mask_file.mask,
+                           inpainter)
+    for name, folder in answers.items():
+        _, summary = score_folders(folder, gt_dir, input_dir, progress=False)
+        rows.append({"contender": name, **summary, "train_s": inpainter_s if "learned" in name else None})
+
+    budget = dict(epochs=args.epochs, image_size=args.size, batch_size=8, num_workers=1, val_limit=0,
+                  checkpoint_every=args.epochs)
+    project = recipes.recipe("project")
+    # Each prefill run is scored twice: with Telea's fill in the region, and with the learned
+    # inpainter's (a pipeline option; the generator trains on Telea prefills either way).
+    trained = {"seed recipe": ("seed", recipes.recipe("seed")),
+               "project recipe": ("project", {**project, "inpainter_run": "inpainter"}),
+               "project recipe + chroma bins": ("bins", {**project, "chroma": "bins", "inpainter_run": "inpainter"})}
+    for name, (run, recipe) in trained.items():
+        print(f"== {name}: {args.epochs} epochs at {args.size} px")
+        run_dir, train_s = train_recipe(run, recipe, budget, data, ck)
+        pipelines[name] = (run_dir, train_s, False)
+        if recipe.get("prefill"):
+            pipelines[f"{name} + learned inpainter"] = (run_dir, train_s, True)
+    settings = {"mask_budget": mask_budget, "budget": budget, "inpainter_budget": inpainter_budget,
+                "recipes": {k: v[1] for k, v in trained.items()}, "mask_train_s": mask_s}
+    return rows, pipelines, settings
+
+
 def main(argv=None) -> int:
     mask_cpu = recipes.cpu_budget("03_mask_generator")
     ap = argparse.ArgumentParser(prog="python scripts/bench.py", description=__doc__.split("\n\n")[0])
@@ -262,50 +310,12 @@ def main(argv=None) -> int:
     data = data_dir()
     if not (split_dir(data) / "train_split.csv").exists():
         write_split(data)
-    ck = out / "checkpoints"
     test_inputs = list(read_test_csv(data).input_image_path_abs.map(Path))
     gt_dir, input_dir = data / "test_gt", data / "test_input"
     torch.manual_seed(0)
 
-    # pipelines: contender -> (pipeline file, training seconds, with its learned inpainter)
-    rows, pipelines, trained, mask_s, budget, inpainter_budget = [], {}, {}, None, None, None
-    if not args.shipped_only:
-        print("== mask model")
-        t0 = time.time()
-        train("mask", {**mask_budget, "run": "mask"}, data, ck)
-        mask_s = time.time() - t0
-        mask_file = load_mask(ck / "mask")
-
-        print(f"== learned inpainter: {args.inpainter_epochs} epochs of {args.inpainter_samples} crops")
-        t0 = time.time()
-        inpainter_budget = {"run": "inpainter", "epochs": args.inpainter_epochs, "samples_per_epoch": args.inpainter_samples,
-                            "crop_size": args.inpainter_crop, "num_workers": 1, "checkpoint_every": args.inpainter_epochs,
-                            "crop_reuse": 1}  # new crops for every item, as the results in docs were measured
-        train("inpainter", inpainter_budget, data, ck)
-        inpainter_s = time.time() - t0
-        inpainter = load_inpainter(ck / "inpainter").inpainter.network()
-
-        print("== baselines")
-        answers = gray_answers(test_inputs, gt_dir, out / "predictions", mask_file.mask.network(), mask_file.mask,
-                               inpainter)
-        for name, folder in answers.items():
-            _, summary = score_folders(folder, gt_dir, input_dir, progress=False)
-            rows.append({"contender": name, **summary, "train_s": inpainter_s if "learned" in name else None})
-
-        budget = dict(epochs=args.epochs, image_size=args.size, batch_size=8, num_workers=1, val_limit=0,
-                      checkpoint_every=args.epochs)
-        project = recipes.recipe("project")
-        # Each prefill run is scored twice: with Telea's fill in the region, and with the learned
-        # inpainter's (a pipeline option; the generator trains on Telea prefills either way).
-        trained = {"seed recipe": ("seed", recipes.recipe("seed")),
-                   "project recipe": ("project", {**project, "inpainter_run": "inpainter"}),
-                   "project recipe + chroma bins": ("bins", {**project, "chroma": "bins", "inpainter_run": "inpainter"})}
-        for name, (run, recipe) in trained.items():
-            print(f"== {name}: {args.epochs} epochs at {args.size} px")
-            run_dir, train_s = train_recipe(run, recipe, budget, data, ck)
-            pipelines[name] = (run_dir, train_s, False)
-            if recipe.get("prefill"):
-                pipelines[f"{name} + learned inpainter"] = (run_dir, train_s, True)
+    rows, pipelines, trained = ([], {}, {}) if args.shipped_only else train_contenders(
+        args, mask_budget, data, out, test_inputs)
     for version, path in bench_models().items():
         pipelines[f"shipped model {version}"] = (path, None, True)
 
@@ -329,9 +339,7 @@ def main(argv=None) -> int:
     memory = [] if args.no_memory or not DEFAULT_MODEL.exists() else peak_rss() + app_peak_rss()
     if any(r["contender"].startswith("shipped model") for r in rows):
         shipped_grid(test_inputs, gt_dir, out / "predictions", out / "shipped_models.png")
-    settings = {"epochs": args.epochs, "size": args.size, "mask_budget": mask_budget, "budget": budget,
-                "inpainter_budget": inpainter_budget, "recipes": {k: v[1] for k, v in trained.items()},
-                "torch_threads": torch.get_num_threads(), "mask_train_s": mask_s}
+    settings = {"epochs": args.epochs, "size": args.size, **trained, "torch_threads": torch.get_num_threads()}
     atomic_write(out / "bench.json", lambda tmp: Path(tmp).write_text(
         json.dumps({"settings": settings, "rows": table.to_dict(orient="records"), "memory": memory},
                    indent=2, default=str)))

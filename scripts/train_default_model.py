@@ -47,18 +47,19 @@ GENERATOR = {
            "epochs": 57},
 }
 STEPS = {"v2": ("mask", "inpainter", "generator", "export"), "v3": ("unpack", "generator", "export")}
+OUT = {"v2": shipped.SHIPPED["v2"], "v3": REPO_ROOT / "runs" / "shipped-v3" / "restorer_v3.pt"}  # v3: a candidate
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--release", choices=STEPS, default="v3")
     ap.add_argument("--root", default=None, help="default: runs/shipped-<release>/checkpoints")
-    ap.add_argument("--out", default=None, help="default: models/restorer_v2.pt; v3 (a candidate): "
-                    "runs/shipped-v3/restorer_v3.pt")
+    ap.add_argument("--out", default=None, help="default: " + ", ".join(
+        f"{path.relative_to(REPO_ROOT)} ({release})" for release, path in OUT.items()))
     ap.add_argument("--step", action="append", help="only these steps (default: all of the release's, in order)")
     args = ap.parse_args()
     root = args.root or str(REPO_ROOT / "runs" / f"shipped-{args.release}" / "checkpoints")
-    out = args.out or str(shipped.SHIPPED["v2"] if args.release == "v2" else REPO_ROOT / "runs" / "shipped-v3" / "restorer_v3.pt")
+    out = args.out or OUT[args.release]
     unknown = set(args.step or ()) - set(STEPS[args.release])
     if unknown:
         ap.error(f"{args.release} has the steps {STEPS[args.release]}, not {sorted(unknown)}")

@@ -2,11 +2,12 @@
 import json
 
 from scripts import bench, scaling
-from helpers.pipeline.shipped import SHIPPED
+from helpers.pipeline.shipped import shipped_models
 
 from test_inference_paths import RAW_TOLERANCE
 
 BASELINES = ["input unchanged", "gray + Telea", "gray + learned inpainter", "gray oracle"]
+NEWEST_SHIPPED = list(shipped_models())[-2:]  # the default and its predecessor: what the bench compares
 TRAINED = ["seed recipe", "project recipe", "project recipe + learned inpainter", "project recipe + chroma bins",
            "project recipe + chroma bins + learned inpainter"]
 
@@ -19,8 +20,7 @@ def test_bench_scores_and_times_every_contender(split_dataset, tmp_path, monkeyp
                        "--out", str(out), "--no-memory", "--compare-images", "3"]) == 0
     result = json.loads((out / "bench.json").read_text())
     rows = {r["contender"]: r for r in result["rows"]}
-    newest = [v for v, path in SHIPPED.items() if path.exists()][-2:]  # the default and its predecessor
-    shipped = [f"shipped model {v}" for v in newest]
+    shipped = [f"shipped model {v}" for v in NEWEST_SHIPPED]
     assert list(rows) == BASELINES + TRAINED + shipped
     for name, r in rows.items():
         assert r["n"] == 8, name
@@ -50,8 +50,7 @@ def test_bench_of_the_shipped_models_only_trains_nothing(split_dataset, tmp_path
     out = tmp_path / "bench"
     assert bench.main(["--shipped-only", "--out", str(out), "--no-memory", "--compare-images", "1"]) == 0
     rows = json.loads((out / "bench.json").read_text())["rows"]
-    newest = [v for v, path in SHIPPED.items() if path.exists()][-2:]  # the default and its predecessor
-    assert [r["contender"] for r in rows] == [f"shipped model {v}" for v in newest]
+    assert [r["contender"] for r in rows] == [f"shipped model {v}" for v in NEWEST_SHIPPED]
     assert all(r["n"] == 8 and 0 < r["score"] < 1 for r in rows)
     assert not (out / "checkpoints").exists() and (out / "shipped_models.png").is_file()
 

@@ -20,8 +20,15 @@ from helpers.pipeline.model_files import (InpainterFile, MaskFile, dequantize, l
 
 # oldest first; a release joins when it beats the default on the sample test split (scripts/train_default_model.py)
 SHIPPED = {v: REPO_ROOT / "models" / f"restorer_{v}.pt" for v in ("v1", "v2")}
-DEFAULT_MODEL = next((p for p in reversed(SHIPPED.values()) if p.exists()), SHIPPED["v1"])  # the newest shipped
 MAX_BYTES = 25_000_000
+
+
+def shipped_models() -> dict[str, Path]:
+    """The shipped models present in this checkout, oldest first."""
+    return {v: p for v, p in SHIPPED.items() if p.exists()}
+
+
+DEFAULT_MODEL = list(shipped_models().values())[-1] if shipped_models() else SHIPPED["v1"]  # the newest shipped
 
 
 def export(run, out=DEFAULT_MODEL, weights: str = "float16", inpainter=None, **inference) -> Path:
