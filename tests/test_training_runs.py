@@ -188,6 +188,28 @@ def test_frozen_encoder_run_trains_the_decoder_and_the_first_convolution_only(ti
     assert any(k.startswith("decoder.") for k in moved)
 
 
+def test_a_run_starts_from_a_trained_generator_of_the_same_network_only(tiny_runs, split_dataset):
+    """init_generator (fine-tuning a shipped model's generator): the run's generator starts as the
+    given one and its provenance says so; another network's generator is refused, naming the file."""
+    from helpers.networks.models import build_network
+    from helpers.pipeline.model_files import dequantize
+    from helpers.training.gan import start_from_generator
+    source = tiny_runs / "gan" / "best.pt"
+    G, arch = build_network("resnet18", 2, 3, None, "random")
+    arch = start_from_generator(G, arch, source)
+    wanted = dequantize(load_pipeline(source).generator.state_dict)
+    assert all(torch.equal(v, wanted[k]) for k, v in G.state_dict().items())
+    assert f"fine-tuned from the generator of {source}" in arch["weights_note"]
+    other, other_arch = build_network("resnet18", 1, 3, None, "random")  # no mask channel
+    with pytest.raises(ValueError, match=str(source)):
+        start_from_generator(other, other_arch, source)
+
+    cfg = {**TINY_GAN, "run": "gan_init", "epochs": 1, "steps_per_epoch": 1, "init_generator": str(source)}
+    run = train("gan", cfg, split_dataset, tiny_runs, progress=False)
+    note = load_pipeline(run.dir / "best.pt").provenance["generator"]["weights_note"]
+    assert note.startswith(f"fine-tuned from the generator of {source}")
+
+
 def test_photo_crops_run_trains_on_new_crops(tiny_runs, split_dataset, capsys):
     cfg = {**TINY_GAN, "run": "gan_crops", "epochs": 1, "photo_crops": 8}
     run = train("gan", cfg, split_dataset, tiny_runs, progress=False)

@@ -219,6 +219,10 @@ class GanConfig(ResizedTrainConfig):
     photo_crops: int = setting(0, help="0: train on the training split's images; N: on N new crops an epoch, cut from "
                                        "the photos those images came from (the sample dataset's meta.csv names them; "
                                        "they are looked up in data/photos and data/photos_extra) and damaged the same way")
+    init_generator: str = setting("", resume=FREE,
+                                  help="a pipeline file (a shipped model) or GAN run whose generator starts this run in "
+                                       "place of the ImageNet encoder and a gray head (fine-tuning); the same "
+                                       "architecture. Empty: start fresh")
     freeze_encoder: bool = setting(False, recipe=True,
                                    help="train the decoder only: the encoder keeps its starting (ImageNet) weights "
                                         "and statistics, all but its first convolution, which learns the mask channel")

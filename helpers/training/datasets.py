@@ -246,5 +246,5 @@ class InpaintingCrops(Dataset):
             # in the region (20 sample images): the turned crops stand for new ones
             arrays = {n: np.rot90(a, turn % 4) for n, a in arrays.items()}
             flip = turn >= 4
-        return {**{k: torch.from_numpy(np.ascontiguousarray(a))[None] for k, a in arrays.items()},
+        return {**{k: torch.from_numpy(np.require(a, requirements="CW"))[None] for k, a in arrays.items()},
                 "flip": torch.tensor(flip)}  # the mirror is applied by on_device, like RestorationDataset's

@@ -49,7 +49,8 @@ from helpers.networks.models import PatchDiscriminator, build_network
 from helpers.pipeline import chroma_bins
 from helpers.pipeline.colour import compose, decode, out_channels, rgb_to_ycbcr
 from helpers.pipeline.masking import predict_mask
-from helpers.pipeline.model_files import GeneratorSpec, MaskSpec, PipelineFile, arch_of, load_inpainter, load_mask
+from helpers.pipeline.model_files import (GeneratorSpec, MaskSpec, PipelineFile, arch_of, dequantize, load_inpainter,
+                                          load_mask, load_pipeline)
 from helpers.pipeline.restore import colourise, generator_input
 from helpers.scoring.metrics import ImageScore, UndefinedScore, aggregate, hue_error_summary, hue_errors, score_image
 from helpers.training.datasets import PhotoRestorationCrops, RestorationDataset, on_device
@@ -117,6 +118,18 @@ def start_from_gray(G, chroma: str = "regress") -> None:
         with torch.no_grad():
             d2 = ((chroma_bins.CENTRES - 0.5) ** 2).sum(dim=1)
             head.bias[1:] = -d2 / (2 * chroma_bins.SIGMA ** 2)
+
+
+def start_from_generator(G, arch: dict, source) -> dict:
+    """Load a trained generator's weights into G (fine-tuning it); a ValueError naming `source`
+    when its network is another. Returns G's provenance record, saying where it started."""
+    found = load_pipeline(source).generator
+    if arch_of(found.arch) != arch_of(arch):
+        raise ValueError(f"{source}: its generator is {arch_of(found.arch)}, this run's is {arch_of(arch)}")
+    G.load_state_dict(dequantize(found.state_dict))
+    note = f"fine-tuned from the generator of {source} ({found.arch.get('weights_note', 'unrecorded weights')})"
+    print(f"{arch['encoder_name']} generator: {note}")
+    return {**arch, "weights_note": note}
 
 
 def freeze_encoder(G) -> None:
@@ -207,6 +220,8 @@ class GanStage(Stage):
         G, arch = build_network(cfg.encoder_name, in_ch, out_channels(cfg.output, cfg.chroma), cfg.encoder_weights,
                                 cfg.weights_fallback, (provenance or {}).get("generator"))
         start_from_gray(G, cfg.chroma)
+        if cfg.init_generator and provenance is None:  # a resumed run loads its own weights next
+            arch = start_from_generator(G, arch, cfg.init_generator)
         if cfg.freeze_encoder:
             freeze_encoder(G)
         self.bin_weights = bin_weights_from(self.train_rows, cfg.image_size) if cfg.chroma == "bins" else None
