@@ -1,4 +1,5 @@
 """Real (tiny) training runs: checkpoints every N epochs, resuming, determinism, the pipeline file."""
+import dataclasses
 import json
 import shutil
 import signal
@@ -195,14 +196,18 @@ def test_a_run_starts_from_a_trained_generator_of_the_same_network_only(tiny_run
     from helpers.pipeline.model_files import dequantize
     from helpers.training.gan import start_from_generator
     source = tiny_runs / "gan" / "best.pt"
+    from helpers.core.config import GanConfig
+    cfg = GanConfig(**TINY_GAN)  # how tiny_runs' gan was trained
     G, arch = build_network("resnet18", 2, 3, None, "random")
-    arch = start_from_generator(G, arch, source)
+    arch = start_from_generator(G, arch, source, cfg)
     wanted = dequantize(load_pipeline(source).generator.state_dict)
     assert all(torch.equal(v, wanted[k]) for k, v in G.state_dict().items())
     assert f"fine-tuned from the generator of {source}" in arch["weights_note"]
     other, other_arch = build_network("resnet18", 1, 3, None, "random")  # no mask channel
     with pytest.raises(ValueError, match=str(source)):
-        start_from_generator(other, other_arch, source)
+        start_from_generator(other, other_arch, source, cfg)
+    with pytest.raises(ValueError, match="output"):  # 3 RGB channels are not 3 YCbCr ones
+        start_from_generator(G, arch, source, dataclasses.replace(cfg, output="rgb"))
 
     cfg = {**TINY_GAN, "run": "gan_init", "epochs": 1, "steps_per_epoch": 1, "init_generator": str(source)}
     run = train("gan", cfg, split_dataset, tiny_runs, progress=False)

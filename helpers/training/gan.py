@@ -120,12 +120,17 @@ def start_from_gray(G, chroma: str = "regress") -> None:
             head.bias[1:] = -d2 / (2 * chroma_bins.SIGMA ** 2)
 
 
-def start_from_generator(G, arch: dict, source) -> dict:
+def start_from_generator(G, arch: dict, source, cfg: GanConfig) -> dict:
     """Load a trained generator's weights into G (fine-tuning it); a ValueError naming `source`
-    when its network is another. Returns G's provenance record, saying where it started."""
+    when its network is another or its channels mean something else (RGB and YCbCr outputs both
+    have 3). Returns G's provenance record, saying where it started."""
     found = load_pipeline(source).generator
     if arch_of(found.arch) != arch_of(arch):
         raise ValueError(f"{source}: its generator is {arch_of(found.arch)}, this run's is {arch_of(arch)}")
+    meaning = ("output", "chroma", "mask_input", "prefill")
+    differ = {k: (getattr(found, k), getattr(cfg, k)) for k in meaning if getattr(found, k) != getattr(cfg, k)}
+    if differ:
+        raise ValueError(f"{source}: its generator was trained with other settings (its, this run's): {differ}")
     G.load_state_dict(dequantize(found.state_dict))
     note = f"fine-tuned from the generator of {source} ({found.arch.get('weights_note', 'unrecorded weights')})"
     print(f"{arch['encoder_name']} generator: {note}")
@@ -221,7 +226,7 @@ class GanStage(Stage):
                                 cfg.weights_fallback, (provenance or {}).get("generator"))
         start_from_gray(G, cfg.chroma)
         if cfg.init_generator and provenance is None:  # a resumed run loads its own weights next
-            arch = start_from_generator(G, arch, cfg.init_generator)
+            arch = start_from_generator(G, arch, cfg.init_generator, cfg)
         if cfg.freeze_encoder:
             freeze_encoder(G)
         self.bin_weights = bin_weights_from(self.train_rows, cfg.image_size) if cfg.chroma == "bins" else None
