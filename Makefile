@@ -83,21 +83,24 @@ test: $(STAMP) $(CHROMEDRIVER)
 # marked "# NBVAL_CHECK_OUTPUT" (paths sanitised by tests/nbval/sanitize.cfg).
 NBVAL      := tests/nbval
 NBVAL_WORK := runs/nbval
-NBVAL_ENV  := DATA_DIR=$(CURDIR)/$(NBVAL_WORK)/data CHECKPOINT_ROOT=$(CURDIR)/$(NBVAL_WORK)/checkpoints
+# everything the notebooks write (runs, splits, sweeps, submissions) stays under NBVAL_WORK and is
+# cleared before each pass, so an earlier pass (or a sweep file since changed) cannot show through
+NBVAL_ENV  := DATA_DIR=$(CURDIR)/$(NBVAL_WORK)/data CHECKPOINT_ROOT=$(CURDIR)/$(NBVAL_WORK)/checkpoints \
+              WORK_DIR=$(CURDIR)/$(NBVAL_WORK)/work
 
 $(NBVAL_WORK)/data/build.json: $(STAMP) $(wildcard helpers/*.py)
 	rm -rf $(NBVAL_WORK)
 	$(PY) -m helpers.sample_data --out $(NBVAL_WORK)/data --train 24 --test 8 --seed 123 > /dev/null
 
 nbval: $(NBVAL_WORK)/data/build.json
-	rm -rf $(NBVAL_WORK)/checkpoints
+	rm -rf $(NBVAL_WORK)/checkpoints $(NBVAL_WORK)/work
 	$(NBVAL_ENV) $(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-sanitize-with $(NBVAL)/sanitize.cfg \
 		--nbval-kernel-name $(KERNEL) \
 		--nbval-cell-timeout 600 $(NBVAL)/[0-9][0-9]_*.ipynb
 
 # Re-run the reference notebooks deliberately (after a change that should alter their output).
 nbval-refresh: $(NBVAL_WORK)/data/build.json
-	rm -rf $(NBVAL_WORK)/checkpoints
+	rm -rf $(NBVAL_WORK)/checkpoints $(NBVAL_WORK)/work
 	@for nb in notebooks/[0-9][0-9]_*.ipynb; do \
 		name=$$(basename $$nb .ipynb); \
 		$(NBVAL_ENV) $(PY) -m papermill --kernel $(KERNEL) --cwd $(NBVAL) -f notebooks/params/tiny/$$name.yaml \
