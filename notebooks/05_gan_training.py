@@ -128,7 +128,7 @@ CE_WEIGHT = 1.0  # @param {type:"number"}
 MASK_INPUT = True  # @param {type:"boolean"}
 # @markdown PHOTO_CROPS: 0: train on the training split's images; N: on N new crops an epoch, cut from the photos those images came from (the sample dataset's meta.csv names them; they are looked up in data/photos and data/photos_extra) and damaged the same way
 PHOTO_CROPS = 0  # @param {type:"integer"}
-# @markdown INIT_GENERATOR: a pipeline file (a shipped model) or GAN run whose generator starts this run in place of the ImageNet encoder and a gray head (fine-tuning); the same architecture. Empty: start fresh
+# @markdown INIT_GENERATOR: a pipeline file (a shipped model) or GAN run whose generator starts this run in place of the ImageNet encoder and a gray head (fine-tuning); the same network and OUTPUT, CHROMA, MASK_INPUT and PREFILL. Empty: start fresh
 INIT_GENERATOR = ""  # @param {type:"string"}
 # @markdown FREEZE_ENCODER: train the decoder only: the encoder keeps its starting (ImageNet) weights and statistics, all but its first convolution, which learns the mask channel
 FREEZE_ENCODER = False  # @param {type:"boolean"}

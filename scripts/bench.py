@@ -314,7 +314,7 @@ def main(argv=None) -> int:
     gt_dir, input_dir = data / "test_gt", data / "test_input"
     torch.manual_seed(0)
 
-    rows, pipelines, trained = ([], {}, {}) if args.shipped_only else train_contenders(
+    rows, pipelines, training = ([], {}, {}) if args.shipped_only else train_contenders(
         args, mask_budget, data, out, test_inputs)
     for version, path in bench_models().items():
         pipelines[f"shipped model {version}"] = (path, None, True)
@@ -339,7 +339,7 @@ def main(argv=None) -> int:
     memory = [] if args.no_memory or not DEFAULT_MODEL.exists() else peak_rss() + app_peak_rss()
     if any(r["contender"].startswith("shipped model") for r in rows):
         shipped_grid(test_inputs, gt_dir, out / "predictions", out / "shipped_models.png")
-    settings = {"epochs": args.epochs, "size": args.size, **trained, "torch_threads": torch.get_num_threads()}
+    settings = {"epochs": args.epochs, "size": args.size, **training, "torch_threads": torch.get_num_threads()}
     atomic_write(out / "bench.json", lambda tmp: Path(tmp).write_text(
         json.dumps({"settings": settings, "rows": table.to_dict(orient="records"), "memory": memory},
                    indent=2, default=str)))

@@ -191,12 +191,13 @@ def test_frozen_encoder_run_trains_the_decoder_and_the_first_convolution_only(ti
 
 def test_a_run_starts_from_a_trained_generator_of_the_same_network_only(tiny_runs, split_dataset):
     """init_generator (fine-tuning a shipped model's generator): the run's generator starts as the
-    given one and its provenance says so; another network's generator is refused, naming the file."""
+    given one and its provenance says so; a generator of another network, or whose channels mean
+    something else, is refused, naming the file."""
+    from helpers.core.config import GanConfig
     from helpers.networks.models import build_network
     from helpers.pipeline.model_files import dequantize
     from helpers.training.gan import start_from_generator
     source = tiny_runs / "gan" / "best.pt"
-    from helpers.core.config import GanConfig
     cfg = GanConfig(**TINY_GAN)  # how tiny_runs' gan was trained
     G, arch = build_network("resnet18", 2, 3, None, "random")
     arch = start_from_generator(G, arch, source, cfg)

@@ -222,7 +222,7 @@ class GanConfig(ResizedTrainConfig):
     init_generator: str = setting("", resume=FREE,
                                   help="a pipeline file (a shipped model) or GAN run whose generator starts this run in "
                                        "place of the ImageNet encoder and a gray head (fine-tuning); the same "
-                                       "architecture. Empty: start fresh")
+                                       "network and OUTPUT, CHROMA, MASK_INPUT and PREFILL. Empty: start fresh")
     freeze_encoder: bool = setting(False, recipe=True,
                                    help="train the decoder only: the encoder keeps its starting (ImageNet) weights "
                                         "and statistics, all but its first convolution, which learns the mask channel")

@@ -28,7 +28,7 @@ def shipped_models() -> dict[str, Path]:
     return {v: p for v, p in SHIPPED.items() if p.exists()}
 
 
-DEFAULT_MODEL = list(shipped_models().values())[-1] if shipped_models() else SHIPPED["v1"]  # the newest shipped
+DEFAULT_MODEL = next(reversed(shipped_models().values()), SHIPPED["v1"])  # the newest shipped
 
 
 def export(run, out=DEFAULT_MODEL, weights: str = "float16", inpainter=None, **inference) -> Path:
