@@ -39,13 +39,17 @@ def same_image(folder: Path, name: str) -> Path:
     return path
 
 
-def score_folders(pred_dir, gt_dir, input_dir, progress: bool = True) -> tuple[pd.DataFrame, dict]:
-    """(per-image table with S, M, C, score; summary with the means, score and n)."""
+def score_folders(pred_dir, gt_dir, input_dir, progress: bool = True,
+                  names: list[str] | None = None) -> tuple[pd.DataFrame, dict]:
+    """(per-image table with S, M, C, score; summary with the means, score and n).
+
+    names: only these inputs of input_dir (a split's images in the training folder); default all."""
     pred_dir, gt_dir, input_dir = Path(pred_dir), Path(gt_dir), Path(input_dir)
     for d in (pred_dir, gt_dir, input_dir):
         if not d.is_dir():
             raise ScoreError([f"{d}: folder not found"])
-    names = sorted(p.name for p in input_dir.iterdir() if p.suffix.lower() == ".png" and p.is_file())
+    if names is None:
+        names = sorted(p.name for p in input_dir.iterdir() if p.suffix.lower() == ".png" and p.is_file())
     if not names:
         raise ScoreError([f"{input_dir}: no .png inputs to score"])
     rows, scores, problems = [], [], []
