@@ -6,7 +6,10 @@
 Every model restores the same inputs (with its own settings: TTA as validated); each image
 is scored; the candidate's difference from the base is averaged per source photo (the
 dataset's meta.csv, which the sample dataset has) and bootstrapped over photos
-(helpers.scoring.compare). A split with no truths (a DACON test folder) is skipped with a
+(helpers.scoring.compare), over the whole split and, for the sample dataset, over each kind of
+source photo apart (data/photos: everyday photos like the test split's; data/photos_extra:
+training-only wallpapers, leaves, skies), since a model can gain on one kind and lose on
+the other. A split with no truths (a DACON test folder) is skipped with a
 note. Predictions are kept under --out; a rerun restores only what is missing there.
 """
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import REPO_ROOT
+from helpers import EXTRA_PHOTOS_DIR, REPO_ROOT
 from helpers.core.files import atomic_write
 from helpers.core.tables import to_markdown
 from helpers.data.dacon import data_dir, read_test_csv
@@ -52,6 +55,11 @@ def photo_of_image(data: Path) -> pd.Series | None:
     return pd.Series(rows.source.to_numpy(), index=rows.input_image_path.map(lambda p: Path(p).name))
 
 
+def photo_kind(photo: str) -> str:
+    """Which folder of the sample data a source photo came from."""
+    return "photos_extra" if (EXTRA_PHOTOS_DIR / photo).is_file() else "photos"
+
+
 def scores(model: Path, inputs: list[Path], gt_dir: Path, input_dir: Path, out: Path) -> tuple[pd.DataFrame, dict]:
     """Restore what is missing under out, then score every input."""
     todo = [p for p in inputs if not (out / f"{p.stem}.png").exists()]
@@ -64,8 +72,24 @@ def scores(model: Path, inputs: list[Path], gt_dir: Path, input_dir: Path, out: 
     return score_folders(out, gt_dir, input_dir, progress=False, names=[p.name for p in inputs])
 
 
+def compared(split: str, name: str, base: pd.DataFrame, cand: pd.DataFrame, groups, resamples: int) -> list[dict]:
+    """Difference rows over the whole split and, when photos are known, over each kind with 2+ photos."""
+    parts = {"all": base.name}
+    if groups is not None:
+        kinds = base.name.map(groups).map(photo_kind, na_action="ignore")
+        parts.update({k: base.name[kinds == k] for k in sorted(kinds.dropna().unique())
+                      if base.name[kinds == k].map(groups).nunique() >= 2})
+    rows = []
+    for photos, names in parts.items():
+        keep = lambda t, names=names: t[t.name.isin(set(names))]  # noqa: E731
+        rows += [{"split": split, "candidate": name, "photos_of": photos, **r}
+                 for r in compare(keep(base), keep(cand), groups, resamples=resamples).to_dict("records")]
+    return rows
+
+
 def label(path: Path) -> str:
-    return path.stem if path.suffix == ".pt" else path.name
+    """restorer_v2 for models/restorer_v2.pt; the run's name for a run folder or its best.pt."""
+    return path.parent.name if path.name == "best.pt" else path.stem if path.suffix == ".pt" else path.name
 
 
 def main(argv=None) -> int:
@@ -99,8 +123,7 @@ def main(argv=None) -> int:
             summary.append({"split": split, "model": name, **{m: s[m] for m in METRICS}, "images": s["n"]})
         for name in models:
             if name != base:
-                rows = compare(tables[base], tables[name], groups, resamples=args.resamples)
-                differences += [{"split": split, "candidate": name, **r} for r in rows.to_dict("records")]
+                differences += compared(split, name, tables[base], tables[name], groups, args.resamples)
     summary, differences = pd.DataFrame(summary), pd.DataFrame(differences)
     md = (f"# Model comparison, {time.strftime('%Y-%m-%d')}\n\nWritten by `scripts/compare_models.py` "
           f"(base `{base}`; differences are candidate minus base, per-photo means, 95 % bootstrap interval over "

@@ -35,3 +35,16 @@ def test_the_interval_brackets_the_mean_and_excludes_zero_only_for_a_consistent_
 def test_tables_of_different_images_are_refused():
     with pytest.raises(ValueError, match="different images"):
         compare(table({"a": 0.5}), table({"b": 0.5}))
+
+
+def test_the_script_splits_the_difference_by_the_kind_of_source_photo():
+    from helpers import EXTRA_PHOTOS_DIR, PHOTOS_DIR
+    from scripts.compare_models import compared
+    everyday = sorted(p.name for p in PHOTOS_DIR.glob("*.jpg"))[:2]
+    extra = sorted(p.name for p in EXTRA_PHOTOS_DIR.glob("*.jpg"))[:2]
+    groups = pd.Series({"a": everyday[0], "b": everyday[1], "c": extra[0], "d": extra[1]})
+    base = table({"a": 0.5, "b": 0.5, "c": 0.5, "d": 0.5})
+    cand = table({"a": 0.4, "b": 0.4, "c": 0.7, "d": 0.7})  # worse on everyday photos, better on the extras
+    rows = pd.DataFrame(compared("val", "cand", base, cand, groups, 200))
+    score = rows[rows.metric == "score"].set_index("photos_of").difference
+    assert score.to_dict() == pytest.approx({"all": 0.05, "photos": -0.1, "photos_extra": 0.2})
