@@ -245,3 +245,25 @@ def test_work_per_image_is_bounded_whatever_its_size(monkeypatch):
     assert max(seen) <= 96 * 96 * 1.05
     assert (bounded[~mask] == gray[~mask]).all()
     assert np.abs(bounded[mask].astype(int) - full[mask]).mean() < 12  # a smooth fill either way
+
+
+def test_the_learned_fill_works_on_a_bounded_box_that_grows_with_the_image(monkeypatch):
+    """The learned inpainter sees a region's box shrunk to LEARNED_FILL_PIXELS per 512x512 of image
+    (the speed lever measured in docs/design_notes.md); Telea keeps filling at full size; only the
+    region's pixels change."""
+    from helpers.pipeline import inpaint
+
+    seen = []
+    monkeypatch.setattr(inpaint, "learned_fill", lambda net, g, k: seen.append(g.shape) or inpaint.telea(g, k))
+    for side in (512, 1024):
+        gray, mask = flat_region_image(shape=(side, side))
+        mask[:] = False
+        mask[side // 8: side * 5 // 8, side // 4: side * 7 // 8] = True  # a box of 0.33 of the image
+        gray[mask] = 5
+        seen.clear()
+        out = inpaint.fill(gray, mask, network=object())
+        h, w = seen[0]
+        assert h * w <= inpaint.LEARNED_FILL_PIXELS * (side / 512) ** 2 * 1.05
+        assert h * w >= inpaint.LEARNED_FILL_PIXELS * (side / 512) ** 2 * 0.8
+        assert (out[~mask] == gray[~mask]).all() and (out[mask] != 5).mean() > 0.9
+    assert inpaint.fill_cap((512, 512), learned=False) == inpaint.FILL_MAX_PIXELS
