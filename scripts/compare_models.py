@@ -25,6 +25,7 @@ from helpers import EXTRA_PHOTOS_DIR, REPO_ROOT
 from helpers.core.files import atomic_write
 from helpers.core.tables import to_markdown
 from helpers.data.dacon import data_dir, read_test_csv
+from helpers.data.photos import photo_sources
 from helpers.data.splits import read_split
 from helpers.pipeline.folder import restore_folder
 from helpers.pipeline.restore import Restorer
@@ -33,8 +34,9 @@ from helpers.scoring.compare import METRICS, compare
 from helpers.scoring.folders import score_folders
 
 
-def split_images(data: Path, split: str) -> tuple[list[Path], Path, Path] | None:
-    """(input paths, truth folder, input folder) of a split, or None when it has no truths."""
+def split_images(data: Path, split: str):
+    """(input paths, truth folder, input folder, input file name -> source photo or None) of a
+    split, or None when it has no truths."""
     rows = read_split(data, "val_split.csv") if split == "val" else read_test_csv(data)
     inputs = [Path(p) for p in rows.input_image_path_abs]
     if "gt_image_path_abs" in rows:
@@ -43,16 +45,9 @@ def split_images(data: Path, split: str) -> tuple[list[Path], Path, Path] | None
         gt_dir = data / "test_gt"
     if not gt_dir.is_dir():
         return None
-    return inputs, gt_dir, inputs[0].parent
-
-
-def photo_of_image(data: Path) -> pd.Series | None:
-    """Input file name -> source photo, from the dataset's meta.csv (None when it has none)."""
-    meta = data / "meta.csv"
-    if not meta.is_file():
-        return None
-    rows = pd.read_csv(meta)
-    return pd.Series(rows.source.to_numpy(), index=rows.input_image_path.map(lambda p: Path(p).name))
+    sources = photo_sources(data, rows)
+    groups = None if sources is None else pd.Series(sources.to_numpy(), index=[p.name for p in inputs])
+    return inputs, gt_dir, inputs[0].parent, groups
 
 
 def photo_kind(photo: str) -> str:
@@ -74,16 +69,18 @@ def scores(model: Path, inputs: list[Path], gt_dir: Path, input_dir: Path, out: 
 
 def compared(split: str, name: str, base: pd.DataFrame, cand: pd.DataFrame, groups, resamples: int) -> list[dict]:
     """Difference rows over the whole split and, when photos are known, over each kind with 2+ photos."""
-    parts = {"all": base.name}
+    parts = {"all": set(base.name)}
     if groups is not None:
-        kinds = base.name.map(groups).map(photo_kind, na_action="ignore")
-        parts.update({k: base.name[kinds == k] for k in sorted(kinds.dropna().unique())
-                      if base.name[kinds == k].map(groups).nunique() >= 2})
+        photo = base.name.map(groups)
+        kind = photo.map(photo_kind, na_action="ignore")
+        for k in sorted(kind.dropna().unique()):
+            if photo[kind == k].nunique() >= 2:
+                parts[k] = set(base.name[kind == k])
     rows = []
-    for photos, names in parts.items():
-        keep = lambda t, names=names: t[t.name.isin(set(names))]  # noqa: E731
-        rows += [{"split": split, "candidate": name, "photos_of": photos, **r}
-                 for r in compare(keep(base), keep(cand), groups, resamples=resamples).to_dict("records")]
+    for photos_of, names in parts.items():
+        b, c = base[base.name.isin(names)], cand[cand.name.isin(names)]
+        rows += [{"split": split, "candidate": name, "photos_of": photos_of, **r}
+                 for r in compare(b, c, groups, resamples=resamples).to_dict("records")]
     return rows
 
 
@@ -106,16 +103,15 @@ def main(argv=None) -> int:
     out = Path(args.out or REPO_ROOT / "runs" / time.strftime("compare-%Y%m%d-%H%M%S"))
     models = {label(Path(m)): Path(m) for m in [args.base, *args.candidate]}
     base = label(Path(args.base))
-    groups = photo_of_image(data)
-    if groups is None:
-        print(f"note: {data / 'meta.csv'} not found: each image counts as its own photo")
     summary, differences = [], []
     for split in args.split or ("val", "test"):
         found = split_images(data, split)
         if found is None:
             print(f"note: the {split} split of {data} has no truths; skipped")
             continue
-        inputs, gt_dir, input_dir = found
+        inputs, gt_dir, input_dir, groups = found
+        if groups is None:
+            print(f"note: {data / 'meta.csv'} not found: each image counts as its own photo")
         tables = {}
         for name, model in models.items():
             print(f"== {split}: {name}")

@@ -49,22 +49,32 @@ def random_crop(photo: Image.Image, rng: np.random.Generator, size: int = IMAGE_
 
 
 
-def source_photos(root, rows, folders) -> list[Path]:
-    """The photos the dataset's `rows` were cut from, sorted: their names from the dataset's meta.csv
-    (the sample dataset records each image's source), found in `folders`. A ValueError naming what
-    is missing: a dataset without sources (DACON's), or a source in none of the folders."""
+def photo_sources(root, rows):
+    """The source photo of each of a dataset's `rows` (a Series aligned with them), from the
+    dataset's meta.csv (the sample dataset records each image's source); None for a dataset
+    without one (DACON's). A ValueError names an image meta.csv does not know."""
     import pandas as pd
 
     meta_path = Path(root) / "meta.csv"
     if not meta_path.is_file():
-        raise ValueError(f"{meta_path}: not found; new crops need a dataset that names each image's source photo "
-                         "(the sample dataset does; DACON's does not)")
+        return None
     meta = pd.read_csv(meta_path).set_index("input_image_path")
     missing = sorted(set(rows.input_image_path) - set(meta.index))
     if missing:
         raise ValueError(f"{meta_path}: no source recorded for {missing[0]!r}")
+    return rows.input_image_path.map(meta.source)
+
+
+def source_photos(root, rows, folders) -> list[Path]:
+    """The photos the dataset's `rows` were cut from, sorted: their names from the dataset's meta.csv
+    (photo_sources), found in `folders`. A ValueError naming what is missing: a dataset without
+    sources (DACON's), or a source in none of the folders."""
+    sources = photo_sources(root, rows)
+    if sources is None:
+        raise ValueError(f"{Path(root) / 'meta.csv'}: not found; new crops need a dataset that names each image's "
+                         "source photo (the sample dataset does; DACON's does not)")
     found = []
-    for name in sorted(set(rows.input_image_path.map(meta.source))):
+    for name in sorted(set(sources)):
         path = next((Path(f) / name for f in folders if (Path(f) / name).is_file()), None)
         if path is None:
             raise ValueError(f"source photo {name!r} is in none of {[str(f) for f in folders]}")

@@ -23,6 +23,7 @@ from helpers.core import runtime
 from helpers.core.files import FolderError, atomic_write, ensure_writable
 from helpers.data.dacon import data_dir, dataset_id, fingerprint, read_csv, read_train_csv
 from helpers.data.layout import SPLIT_FILES, TRAIN_COLUMNS
+from helpers.data.photos import photo_sources
 
 
 def _writable(folder: Path) -> bool:
@@ -89,15 +90,7 @@ def write_split(root: str | os.PathLike | None = None, val_frac: float = 0.2,
     """Split train.csv of a dataset folder and write train_split.csv and val_split.csv."""
     root = data_dir(root)
     train = read_train_csv(root)
-    sources = None
-    meta_path = root / "meta.csv"
-    if meta_path.is_file():
-        meta = pd.read_csv(meta_path).set_index("input_image_path")
-        missing = set(train.input_image_path) - set(meta.index)
-        if missing:
-            raise ValueError(f"{meta_path}: no source recorded for {sorted(missing)[0]!r}")
-        sources = train.input_image_path.map(meta.source)
-    tr, va = split_rows(train, val_frac, seed, sources)
+    tr, va = split_rows(train, val_frac, seed, photo_sources(root, train))
     folder = split_dir(root, for_writing=True)
     for df, name in ((tr, "train_split.csv"), (va, "val_split.csv")):
         atomic_write(folder / name, lambda tmp, df=df: df[TRAIN_COLUMNS].to_csv(tmp, index=False))
