@@ -1,6 +1,8 @@
 """make bench end to end on the small dataset with a tiny budget: every contender scored and timed."""
 import json
 
+import pandas as pd
+
 from scripts import bench, scaling
 from helpers.pipeline.shipped import shipped_models
 
@@ -108,6 +110,25 @@ def test_scaling_curves_resume_a_design_and_read_its_history(tiny_runs, split_da
     assert 0 < rows[0]["score"] < 1 and rows[0]["score"] == again.score.tail(scaling.LAST).mean()
     md = scaling.report({name: rows}, root, tmp_path / "doc" / "scaling.md")
     assert name in md and (tmp_path / "doc" / "scaling.png").is_file() and (root / "scaling.json").is_file()
+
+
+def test_scaling_table_keeps_the_rows_of_runs_another_machine_made(tmp_path):
+    """Runs do not outlive a machine: a design without a run here keeps the rows the doc's JSON
+    holds, a design with one is read from its history, and a design no longer in DESIGNS is dropped."""
+    kept, ran = list(scaling.DESIGNS)[:2]
+    doc = tmp_path / "doc" / "scaling.md"
+    doc.parent.mkdir()
+    old_row = {"hours": 0.25, "epochs": 9, "score": 0.5, "S": 0.8, "M": 0.6, "C": 0.2, "hue_err": 40.0}
+    doc.with_suffix(".json").write_text(json.dumps({kept: [old_row], ran: [old_row], "gone": [old_row]}))
+    root = tmp_path / "runs"
+    (root / scaling.slug(ran)).mkdir(parents=True)
+    pd.DataFrame({"epoch": [1, 2], "seconds": [600.0, 600.0], **{k: [0.7, 0.7] for k in scaling.METRICS["gan"]}}).to_csv(
+        root / scaling.slug(ran) / "history.csv", index=False)
+    curves = scaling.curves_so_far(root, [0.25, 0.5], scaling.kept_curves(doc))
+    assert curves[kept] == [old_row] and "gone" not in curves
+    assert [(r["hours"], r["epochs"], r["score"]) for r in curves[ran]] == [(0.25, 1, 0.7)]
+    scaling.report(curves, root, doc)
+    assert json.loads(doc.with_suffix(".json").read_text())[kept] == [old_row] and kept in doc.read_text()
 
 
 def test_colour_probe_scores_its_designs_against_gray_and_the_truths_colour(split_dataset, tmp_path):
