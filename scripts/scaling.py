@@ -47,7 +47,7 @@ DESIGNS = {
     "generator at 128 px on a frozen encoder with new crops each epoch": ("gan", dict(
         image_size=128, freeze_encoder=True, photo_crops=318)),  # as many as the split's training images
     # the two designs above that still rose at their last budget, together
-    "generator at 128 px on a frozen encoder with new crops each epoch, without a discriminator": ("gan", dict(
+    "generator at 128 px on a frozen encoder with new crops each epoch and no discriminator": ("gan", dict(
         image_size=128, freeze_encoder=True, photo_crops=318, adv_weight=0.0)),
     "inpainter on 256 px crops (v2's)": ("inpainter", dict(crop_size=256, decay_epochs=48)),
     "inpainter on 256 px crops with the extra photos": ("inpainter", dict(
