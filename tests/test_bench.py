@@ -112,6 +112,12 @@ def test_scaling_curves_resume_a_design_and_read_its_history(tiny_runs, split_da
     assert name in md and (tmp_path / "doc" / "scaling.png").is_file() and (root / "scaling.json").is_file()
 
 
+def test_scaling_design_names_can_be_passed_to_designs():
+    """--designs splits on commas, and a run's folder is the name's slug: no comma, no two alike."""
+    assert not [n for n in scaling.DESIGNS if "," in n]
+    assert len({scaling.slug(n) for n in scaling.DESIGNS}) == len(scaling.DESIGNS)
+
+
 def test_scaling_table_keeps_the_rows_of_runs_another_machine_made(tmp_path):
     """Runs do not outlive a machine: a design without a run here keeps the rows the doc's JSON
     holds, a design with one is read from its history, and a design no longer in DESIGNS is dropped."""
