@@ -114,18 +114,26 @@ def plot(curves: dict[str, list[dict]], path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FixedLocator, NullLocator
     panels = [("gan", "score", "colouriser: validation score"), ("gan", "C", "colouriser: validation C"),
               ("inpainter", "M", "inpainter: validation M (luminance)")]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    colours = {name: plt.cm.tab20(i % 20) for i, name in enumerate(DESIGNS)}  # one colour a design, every panel
+    hours = sorted({r["hours"] for rows in curves.values() for r in rows})
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for ax, (stage, key, title) in zip(axes, panels):
         for name, rows in curves.items():
             if DESIGNS[name][0] == stage and rows:
-                ax.plot([r["hours"] for r in rows], [r[key] for r in rows], marker="o", label=name)
+                ax.plot([r["hours"] for r in rows], [r[key] for r in rows], marker="o", color=colours[name], label=name)
         ax.set(xscale="log", xlabel="training hours (2 CPU cores)", title=title)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7)
-    fig.tight_layout()
+        ax.xaxis.set_major_locator(FixedLocator(hours))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xticklabels([f"{h:g}" for h in hours])
+    handles = {label: h for ax in axes for h, label in zip(*ax.get_legend_handles_labels())}
+    if handles:  # below the panels, where it hides no curve
+        fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.04 * (len(handles) + 1) / 2, 1, 1))
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
+    plt.close(fig)
 
 
 def report(curves: dict[str, list[dict]], root: Path, doc: Path | None) -> str:
