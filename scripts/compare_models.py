@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import EXTRA_PHOTOS_DIR, REPO_ROOT
+from helpers import REPO_ROOT
 from helpers.core.files import atomic_write
 from helpers.core.tables import to_markdown
 from helpers.data.dacon import data_dir, read_test_csv
-from helpers.data.photos import photo_sources
+from helpers.data.photos import photo_kind, photo_sources
 from helpers.data.splits import read_split
 from helpers.pipeline.folder import restore_folder
 from helpers.pipeline.restore import Restorer
@@ -48,11 +48,6 @@ def split_images(data: Path, split: str):
     sources = photo_sources(data, rows)
     groups = None if sources is None else pd.Series(sources.to_numpy(), index=[p.name for p in inputs])
     return inputs, gt_dir, inputs[0].parent, groups
-
-
-def photo_kind(photo: str) -> str:
-    """Which folder of the sample data a source photo came from."""
-    return "photos_extra" if (EXTRA_PHOTOS_DIR / photo).is_file() else "photos"
 
 
 def scores(model: Path, inputs: list[Path], gt_dir: Path, input_dir: Path, out: Path) -> tuple[pd.DataFrame, dict]:

@@ -68,7 +68,10 @@ def stage_base(stage: str) -> dict:
     return {**recipes.cpu_budget("04_inpainter"), **RUNS, "samples_per_epoch": 480}
 
 
-METRICS = {"gan": ("score", "S", "M", "C", "hue_err"), "inpainter": ("M", "M_telea", "val_l1")}
+# score_photos and C_photos: over the validation images of everyday photos alone, the kind the sample
+# test split holds (helpers.training.gan.by_kind; runs before they were recorded have none)
+METRICS = {"gan": ("score", "S", "M", "C", "hue_err", "score_photos", "C_photos"),
+           "inpainter": ("M", "M_telea", "val_l1")}
 HEADLINE = {"gan": "score", "inpainter": "M"}
 LAST = 3
 
@@ -106,7 +109,7 @@ def curve(hist: pd.DataFrame, hours: list[float], metrics=METRICS["gan"]) -> lis
             continue
         last = within.tail(LAST)
         rows.append({"hours": h, "epochs": int(within.epoch.max()),
-                     **{k: float(last[k].mean()) for k in metrics}})
+                     **{k: float(last[k].mean()) for k in metrics if k in last and last[k].notna().all()}})
     return rows
 
 

@@ -248,3 +248,28 @@ def test_cosine_decay_follows_todays_horizon_on_resume():
     assert resumed.optimizer.param_groups[0]["lr"] == pytest.approx(first[1])
     assert InpainterConfig(epochs=10).decay_horizon() == 10
     assert InpainterConfig(epochs=10, decay_epochs=40).decay_horizon() == 40
+
+
+def test_validation_reports_each_kind_of_source_photo_apart(tmp_path):
+    """The GAN's validation adds score and C over each kind of source photo (everyday photos, the
+    wallpaper extras) when the split holds both, from the dataset's meta.csv; none for one kind."""
+    from helpers import EXTRA_PHOTOS_DIR, PHOTOS_DIR
+    from helpers.data.photos import list_photos, photo_kinds
+    from helpers.scoring.metrics import ImageScore, aggregate
+    from helpers.training.gan import by_kind
+
+    everyday, extra = list_photos(PHOTOS_DIR)[0].name, list_photos(EXTRA_PHOTOS_DIR)[0].name
+    pd.DataFrame({"input_image_path": ["a.png", "b.png", "c.png"], "source": [everyday, extra, everyday]}).to_csv(
+        tmp_path / "meta.csv", index=False)
+    rows = pd.DataFrame({"input_image_path": ["c.png", "a.png", "b.png"]})
+    kinds = photo_kinds(tmp_path, rows)
+    assert list(kinds) == ["photos", "photos", "photos_extra"]
+    assert photo_kinds(tmp_path / "no-meta", rows) is None  # DACON's data records no sources
+
+    scores = [ImageScore(0.9, 0.6, 0.4), ImageScore(0.8, 0.5, 0.2), ImageScore(0.7, 0.4, 0.1)]
+    items = [{"kind": k} for k in kinds]
+    got = by_kind(scores, items)
+    assert got["C_photos"] == pytest.approx(0.3) and got["C_photos_extra"] == pytest.approx(0.1)
+    assert got["score_photos"] == pytest.approx(aggregate(scores[:2])["score"])
+    assert got["score_photos_extra"] == pytest.approx(aggregate(scores[2:])["score"])
+    assert by_kind(scores, [{"kind": "photos"}] * 3) == {} and by_kind(scores, [{"kind": None}] * 3) == {}

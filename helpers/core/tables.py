@@ -7,7 +7,7 @@ import pandas as pd
 def to_markdown(df: pd.DataFrame, digits: int = 4) -> str:
     def cell(v) -> str:
         if isinstance(v, float):
-            return f"{v:.{digits}f}"
+            return "" if pd.isna(v) else f"{v:.{digits}f}"  # a value a row does not have: an empty cell
         return str(v)
     cols = [str(c) for c in df.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from helpers import EXTRA_PHOTOS_DIR
 from helpers.core.images import open_image
 from helpers.data.layout import IMAGE_SIZE
 
@@ -63,6 +64,19 @@ def photo_sources(root, rows):
     if missing:
         raise ValueError(f"{meta_path}: no source recorded for {missing[0]!r}")
     return rows.input_image_path.map(meta.source)
+
+
+def photo_kind(photo: str) -> str:
+    """Which folder of the sample data a source photo came from: "photos" (everyday photos, the
+    kind the sample test split holds) or "photos_extra" (training-only wallpapers, leaves, skies)."""
+    return "photos_extra" if (EXTRA_PHOTOS_DIR / photo).is_file() else "photos"
+
+
+def photo_kinds(root, rows):
+    """photo_kind of each of a dataset's `rows` (a Series aligned with them); None for a dataset
+    that does not record its images' source photos (DACON's)."""
+    sources = photo_sources(root, rows)
+    return None if sources is None else sources.map(photo_kind)
 
 
 def source_photos(root, rows, folders) -> list[Path]:

@@ -43,7 +43,7 @@ from helpers.core import runs
 from helpers.core.config import GanConfig, as_dict, field_names
 from helpers.core.images import read_rgb, save_png
 from helpers.data.dacon import data_dir, load_pair, lost_region_mask
-from helpers.data.photos import source_photos
+from helpers.data.photos import photo_kinds, source_photos
 from helpers.networks.devices import Precision, loader_workers, prepare_input, prepare_module
 from helpers.networks.models import PatchDiscriminator, build_network
 from helpers.pipeline import chroma_bins
@@ -58,17 +58,32 @@ from helpers.training.loop import Run, Stage, wrap_ddp
 from helpers.training.losses import hue_correlation_loss
 
 
-def validation_set(rows, mask_model, mask: MaskSpec, progress: bool) -> list[dict]:
+def validation_set(rows, mask_model, mask: MaskSpec, progress: bool, kinds=None) -> list[dict]:
     """Validation images with the lost region the mask model finds (computed once per run, kept
     bit-packed: 32 KB an image, so all of DACON's 5,920 fit in 200 MB; the images are read again
-    at each validation)."""
+    at each validation). kinds: each row's kind of source photo (helpers.data.photos.photo_kinds)
+    or None."""
     items = []
-    for inp, gt in tqdm(list(zip(rows.input_image_path_abs, rows.gt_image_path_abs)),
-                        desc="validation masks", disable=not progress, leave=False):
+    kinds = [None] * len(rows) if kinds is None else list(kinds)
+    for inp, gt, kind in tqdm(list(zip(rows.input_image_path_abs, rows.gt_image_path_abs, kinds)),
+                              desc="validation masks", disable=not progress, leave=False):
         gray, _ = load_pair(inp, gt)  # the truth is read to check it, used later
-        items.append({"name": Path(inp).name, "input": inp, "gt": gt,
+        items.append({"name": Path(inp).name, "input": inp, "gt": gt, "kind": kind,
                       "mask": np.packbits(predict_mask(mask_model, gray, mask.scale, mask.threshold))})
     return items
+
+
+def by_kind(scores: list, items: list[dict]) -> dict:
+    """score and C over each kind of source photo ("score_photos", "C_photos_extra"...) when the
+    items hold more than one kind: a split's mean can hide a gain on one kind and a loss on the
+    other (the sample test split holds everyday photos only)."""
+    kinds = sorted({it["kind"] for it in items if it.get("kind")})
+    out = {}
+    if len(kinds) > 1:
+        for kind in kinds:
+            part = aggregate([s for s, it in zip(scores, items) if it.get("kind") == kind])
+            out.update({f"score_{kind}": part["score"], f"C_{kind}": part["C"]})
+    return out
 
 
 def validate(generator, spec: GeneratorSpec, items: list[dict], progress: bool,
@@ -95,6 +110,7 @@ def validate(generator, spec: GeneratorSpec, items: list[dict], progress: bool,
               f"counted as 0: {', '.join(undefined[:5])}")
     means = aggregate(scores)
     del means["n"]
+    means.update(by_kind(scores, items))
     hue = hue_error_summary(hue_hist)
     means["hue_err"] = hue["hue_err"] if hue["hue_err"] is not None else float("nan")
     return means, shown
@@ -267,7 +283,8 @@ class GanStage(Stage):
                                   workers=loader_workers(self.cfg.num_workers), progress=self.progress)
 
     def prepare_validation(self) -> None:
-        self.val_items = validation_set(self.val_rows, self.mask_model, self.mask_file.mask, self.progress)
+        self.val_items = validation_set(self.val_rows, self.mask_model, self.mask_file.mask, self.progress,
+                                        photo_kinds(data_dir(self.data_root), self.val_rows))
 
     def train_step(self, batch: dict, epoch: int) -> dict:
         cfg = self.cfg
@@ -280,7 +297,7 @@ class GanStage(Stage):
 
     def validate(self, epoch: int, run: Run) -> dict:
         val, shown = validate(self.G_out, self.spec, self.val_items, self.progress, self.inpainter)
-        for k in ("S", "M", "C", "score"):
+        for k in ("S", "M", "C", "score", *(k for k in val if k.startswith(("score_", "C_")))):
             run.log(f"val/{k}", val[k], epoch)
         grid = sample_grid(shown)
         run.writer.add_image("val/input_prediction_truth", grid, epoch, dataformats="HWC")
