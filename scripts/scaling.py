@@ -186,22 +186,28 @@ def main(argv=None) -> int:
             shutil.copytree(Path(args.source) / run, root / run, dirs_exist_ok=True,
                             ignore=shutil.ignore_patterns("run.lock"))
     doc = Path(args.doc) if args.doc else None
+
+    def rewrite_table() -> None:
+        print(report(curves_so_far(root, hours, kept_curves(doc)), root, doc), flush=True)
     for h in [] if args.report else hours:  # every design to each budget in turn: a cut-short session still compares them
         for name in names:
             print(f"== {name}: up to {h} h", flush=True)
             train_until(name, h, root)
-        print(report(curves_so_far(root, hours, kept_curves(doc)), root, doc), flush=True)
+        rewrite_table()
     if args.report:
-        print(report(curves_so_far(root, hours, kept_curves(doc)), root, doc), flush=True)
+        rewrite_table()
     return 0
 
 
 def curves_so_far(root: Path, hours: list[float], kept: dict[str, list[dict]] | None = None) -> dict[str, list[dict]]:
     """Every design that has a run, not only today's, and the kept rows of designs without one
     here (an earlier machine's): the table and plot keep the earlier curves."""
-    ran = {name: curve(history(root, name), hours, METRICS[DESIGNS[name][0]])
-           for name in DESIGNS if not history(root, name).empty}
-    return {name: ran.get(name, (kept or {}).get(name)) for name in DESIGNS if name in ran or name in (kept or {})}
+    curves = dict(kept or {})
+    for name in DESIGNS:
+        hist = history(root, name)  # read once
+        if not hist.empty:
+            curves[name] = curve(hist, hours, METRICS[DESIGNS[name][0]])
+    return {name: curves[name] for name in DESIGNS if name in curves}
 
 
 if __name__ == "__main__":
