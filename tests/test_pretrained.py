@@ -89,3 +89,28 @@ def test_unpack_gives_the_shipped_mask_model_and_inpainter_as_runs(small_dataset
     before = (runs["mask"] / "best.pt").stat().st_mtime_ns
     pretrained.unpack(pretrained.DEFAULT_MODEL, tmp_path)  # an existing run is kept
     assert (runs["mask"] / "best.pt").stat().st_mtime_ns == before
+
+
+def test_export_takes_the_mask_model_and_inpainter_of_another_pipeline(tiny_runs, tmp_path, monkeypatch):
+    """How a new generator is paired with v2's own mask model and inpainter (the v3 candidates):
+    the exported file holds v2's very weights (int8 again: requantising int8 values is exact)."""
+    from helpers.pipeline.model_files import dequantize, write
+    monkeypatch.setattr(pretrained, "MAX_BYTES", 10**9)
+    v2 = load_pipeline(pretrained.SHIPPED["v2"])
+    run = load_pipeline(tiny_runs / "gan")
+    run.generator.prefill = True
+    write(run, tmp_path / "prefill.pt")
+    out = pretrained.export(tmp_path / "prefill.pt", tmp_path / "paired.pt", weights="int8",
+                            mask=pretrained.SHIPPED["v2"], inpainter=pretrained.SHIPPED["v2"])
+    paired = load_pipeline(out)
+    for part in ("mask", "inpainter"):
+        ours, theirs = dequantize(getattr(paired, part).state_dict), dequantize(getattr(v2, part).state_dict)
+        assert ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours), part
+        assert paired.provenance[part] == v2.provenance[part]
+        assert paired.notes[f"{part}_from"] == str(pretrained.SHIPPED["v2"])
+    assert paired.mask.threshold == v2.mask.threshold and paired.mask.scale == v2.mask.scale
+    gen = dequantize(paired.generator.state_dict)  # the generator is the run's, not v2's
+    assert gen.keys() == run.generator.state_dict.keys()
+    with pytest.raises(ValueError, match="has no inpainter"):  # v1 keeps the Telea fill
+        pretrained.export(tmp_path / "prefill.pt", tmp_path / "x.pt", inpainter=pretrained.SHIPPED["v1"])
+    assert not (tmp_path / "x.pt").exists()

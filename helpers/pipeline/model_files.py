@@ -184,10 +184,22 @@ def legacy_provenance(**archs) -> dict:
     return {part: dict(arch) for part, arch in archs.items() if arch and "weights_note" in arch}
 
 
-def _read(path, kind: str, what: str, hint: str) -> dict:
+def _best(path) -> Path:
+    """A run folder's best.pt, or the file itself."""
     path = Path(path)
-    if path.is_dir():
-        path = path / "best.pt"
+    return path / "best.pt" if path.is_dir() else path
+
+
+def file_kind(path) -> str | None:
+    """What a model file (or a run folder's best.pt) holds: "mask_model", "inpainter" or "restorer"."""
+    path = _best(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no model file here")
+    return load_file(path, "model file").get("kind")
+
+
+def _read(path, kind: str, what: str, hint: str) -> dict:
+    path = _best(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no {what} here; {hint}")
     d = load_file(path, f"{what} file")

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from helpers import REPO_ROOT
 from helpers.core.runs import run_path
-from helpers.pipeline.model_files import (InpainterFile, MaskFile, dequantize, load_inpainter, load_pipeline,
-                                          quantize, write)
+from helpers.pipeline.model_files import (InpainterFile, MaskFile, dequantize, file_kind, load_inpainter,
+                                          load_mask, load_pipeline, quantize, write)
 
 # oldest first; a release joins when it beats the default on the sample test split (scripts/train_default_model.py)
 SHIPPED = {v: REPO_ROOT / "models" / f"restorer_{v}.pt" for v in ("v1", "v2")}
@@ -31,28 +31,31 @@ def shipped_models() -> dict[str, Path]:
 DEFAULT_MODEL = next(reversed(shipped_models().values()), SHIPPED["v1"])  # the newest shipped
 
 
-def export(run, out=DEFAULT_MODEL, weights: str = "float16", inpainter=None, **inference) -> Path:
+def export(run, out=DEFAULT_MODEL, weights: str = "float16", inpainter=None, mask=None, **inference) -> Path:
     """Write a run's best pipeline with smaller weights (atomically); refuses a file over 25 MB.
 
     run: a GAN run folder or a pipeline file (a shipped model too). weights: "float16", or
     "int8" (per-channel, helpers.pipeline.model_files.quantize) when three networks would not fit
-    in float16. inpainter: a learned inpainter's run whose fill replaces the pipeline's in
-    the lost region (a PREFILL generator only: it was trained to colour a filled region).
-    inference: generator settings to change (tta, region_luma), e.g. when validation found
-    them better for this model than what it was trained with.
+    in float16. inpainter: a learned inpainter whose fill replaces the pipeline's in the lost
+    region (a PREFILL generator only: it was trained to colour a filled region). mask: a mask
+    model that replaces the pipeline's. Each is a run folder, its file, or a pipeline file (a
+    shipped model) whose network is taken, e.g. to pair a new generator with v2's mask model
+    and inpainter. inference: generator settings to change (tta, region_luma), e.g. when
+    validation found them better for this model than what it was trained with.
     """
     pipeline = load_pipeline(run)
     notes = {"inference_changes": inference, "weights": weights, "exported_from": str(Path(run).resolve())}
     unknown = set(inference) - {"tta", "region_luma"}
     if unknown:
         raise ValueError(f"only tta and region_luma can be changed at export, not {sorted(unknown)}")
-    if inpainter is not None:
-        if not pipeline.generator.prefill:
-            raise ValueError(f"{run}: its generator was trained without PREFILL; a learned fill would be new to it")
-        found = load_inpainter(inpainter)
-        pipeline.inpainter = found.inpainter
-        pipeline.provenance = {**pipeline.provenance, "inpainter": found.provenance.get("inpainter", {})}
-        notes["inpainter_from"] = str(found.path)
+    if inpainter is not None and not pipeline.generator.prefill:
+        raise ValueError(f"{run}: its generator was trained without PREFILL; a learned fill would be new to it")
+    for part, source in (("mask", mask), ("inpainter", inpainter)):
+        if source is not None:
+            spec, provenance, path = _network(source, part)
+            setattr(pipeline, part, spec)
+            pipeline.provenance = {**pipeline.provenance, part: provenance}
+            notes[f"{part}_from"] = path
     g, m = pipeline.generator, pipeline.mask
     pipeline.generator = dataclasses.replace(g, **inference, state_dict=quantize(g.state_dict, weights))
     pipeline.mask = dataclasses.replace(m, state_dict=quantize(m.state_dict, weights))
@@ -67,6 +70,17 @@ def export(run, out=DEFAULT_MODEL, weights: str = "float16", inpainter=None, **i
             raise ValueError(f"{out}: {tmp.stat().st_size / 1e6:.1f} MB is over the {MAX_BYTES / 1e6:.0f} MB "
                              "budget for a shipped model (nothing written)")
     return write(pipeline, out, check=within_budget)
+
+
+def _network(source, part: str):
+    """(network, its provenance, the file read) for `part` ("mask" or "inpainter") from a run or
+    file of that network, or from a pipeline file that holds one."""
+    loader = load_mask if part == "mask" else load_inpainter
+    found = load_pipeline(source) if file_kind(source) == "restorer" else loader(source)
+    spec = getattr(found, part)
+    if spec is None:
+        raise ValueError(f"{found.path}: this pipeline has no {part} to take")
+    return spec, found.provenance.get(part, {}), str(found.path)
 
 
 def unpack(pipeline_path, root) -> dict[str, Path]:
