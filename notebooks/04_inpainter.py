@@ -114,6 +114,8 @@ WEIGHT_DECAY = 0.0001  # @param {type:"number"}
 SSIM_WEIGHT = 1.0  # @param {type:"number"}
 # @markdown EXTRA_PHOTOS: a folder of colour photos to draw crops from too (empty: the training split only)
 EXTRA_PHOTOS = ""  # @param {type:"string"}
+# @markdown INIT_INPAINTER: an inpainter run or a pipeline file (a shipped model) whose inpainter starts this run in place of the ImageNet encoder and a zero head (fine-tuning, e.g. training v2's further); the same network. Empty: start fresh
+INIT_INPAINTER = ""  # @param {type:"string"}
 # @markdown CACHE: cache the crop pool (or with CROP_REUSE = 1 the training truths' gray) on disk once, reused by every epoch and run (helpers.training.data_cache)
 CACHE = True  # @param {type:"boolean"}
 # @markdown N_EXAMPLES: best and worst images to show

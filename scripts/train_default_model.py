@@ -1,12 +1,17 @@
 """How the shipped models were made, end to end, on 2 CPU cores (resumable: re-run it).
 
-    python scripts/train_default_model.py [--release v3|v2] [--root DIR] [--out FILE]
+    python scripts/train_default_model.py [--release v3-fill|v3|v2] [--root DIR] [--out FILE]
         [--step STEP]
 
 Needs the sample dataset and its split (make run, or notebooks 01-02 with defaults).
 Each step is a resumable training run under --root (a killed run continues after its newest
 checkpoint when the script is run again; a finished one is not retrained), or a file step:
 
+v3-fill, a candidate (runs/shipped-v3-fill/restorer_v3_fill.pt), root runs/shipped-v3-fill/checkpoints:
+    inpainter   v2's learned inpainter trained further (INIT_INPAINTER; INPAINTER_V3 below): the inpainter
+                curves' best design (docs/scaling.md: 256 px crops of the training split, new ones for
+                every item) continued past v2's 1.3 h at a fifth of its learning rate
+    export      v2 with that inpainter's best validation epoch in place of its own, int8 weights
 v3, a candidate not shipped (runs/shipped-v3/restorer_v3.pt; it scored 0.4873 on the sample test
 split against v2's 0.5150, models/MODEL_CARD.md), root runs/shipped-v3/checkpoints:
     unpack      v2's mask model and learned inpainter as run folders (helpers.pipeline.shipped.unpack)
@@ -37,6 +42,8 @@ MASK = {**recipes.cpu_budget("03_mask_generator"), "run": "mask"}
 INPAINTER = {"run": "inpainter", "crop_size": 256, "samples_per_epoch": 1000, "epochs": 12, "batch_size": 8,
              "num_workers": 1, "checkpoint_every": 1, "crop_reuse": 1}  # v2 was trained on new crops for every item
 # 12 epochs: v1's validation score was flat from epoch 9 of 24 (its model card)
+INPAINTER_V3 = {**INPAINTER, "run": "inpainter-v3-fill", "init_inpainter": str(shipped.SHIPPED["v2"]), "lr": 2e-4,
+                "epochs": 24, "decay_epochs": 24, "val_limit": 0}  # about 6.5 min an epoch on 2 cores; resumable
 _RUN = {"inpainter_run": "inpainter", "image_size": 128, "batch_size": 8, "val_limit": 0, "num_workers": 1,
         "checkpoint_every": 1}
 GENERATOR = {
@@ -50,13 +57,22 @@ GENERATOR = {
            "init_generator": str(shipped.SHIPPED["v2"]), "lr_g": 5e-5, "lr_d": 1e-4, "adv_weight": 0.0,
            "run": "generator-v3-l1", "epochs": 24},
 }
-STEPS = {"v2": ("mask", "inpainter", "generator", "export"), "v3": ("unpack", "generator", "export")}
-OUT = {"v2": shipped.SHIPPED["v2"], "v3": REPO_ROOT / "runs" / "shipped-v3" / "restorer_v3.pt"}  # v3: a candidate
+STEPS = {"v2": ("mask", "inpainter", "generator", "export"), "v3": ("unpack", "generator", "export"),
+         "v3-fill": ("inpainter", "export")}
+OUT = {"v2": shipped.SHIPPED["v2"], "v3": REPO_ROOT / "runs" / "shipped-v3" / "restorer_v3.pt",  # v3*: candidates
+       "v3-fill": REPO_ROOT / "runs" / "shipped-v3-fill" / "restorer_v3_fill.pt"}
+
+
+def export(release: str, root: str, out):
+    """The release's pipeline file, int8 weights (three networks do not fit 25 MB in float16)."""
+    if release == "v3-fill":  # v2's mask model and generator, the new fill
+        return shipped.export(shipped.SHIPPED["v2"], out, weights="int8", inpainter=f"{root}/{INPAINTER_V3['run']}")
+    return shipped.export(f"{root}/{GENERATOR[release]['run']}", out, weights="int8")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--release", choices=STEPS, default="v3")
+    ap.add_argument("--release", choices=STEPS, default="v3-fill")
     ap.add_argument("--root", default=None, help="default: runs/shipped-<release>/checkpoints")
     ap.add_argument("--out", default=None, help="default: " + ", ".join(
         f"{path.relative_to(REPO_ROOT)} ({release})" for release, path in OUT.items()))
@@ -75,11 +91,11 @@ def main() -> None:
         elif step == "mask":
             train("mask", MASK, None, root)
         elif step == "inpainter":
-            train("inpainter", INPAINTER, None, root)
+            train("inpainter", INPAINTER_V3 if args.release == "v3-fill" else INPAINTER, None, root)
         elif step == "generator":
             train("gan", GENERATOR[args.release], None, root)
         else:
-            path = shipped.export(f"{root}/{GENERATOR[args.release]['run']}", out, weights="int8")
+            path = export(args.release, root, out)
             print(f"{path}: {path.stat().st_size / 1e6:.1f} MB")
         print(f"== {step} took {time.time() - t0:.0f} s", flush=True)
 

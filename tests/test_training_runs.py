@@ -17,7 +17,7 @@ from helpers.training.checkpoints import epoch_files
 from helpers.training.launch import train
 from helpers.training.loop import ResumeError
 
-from conftest import TINY_GAN
+from conftest import TINY_GAN, TINY_INPAINTER
 
 
 def test_mask_run_writes_checkpoints_and_best(tiny_runs):
@@ -214,6 +214,31 @@ def test_a_run_starts_from_a_trained_generator_of_the_same_network_only(tiny_run
     run = train("gan", cfg, split_dataset, tiny_runs, progress=False)
     note = load_pipeline(run.dir / "best.pt").provenance["generator"]["weights_note"]
     assert note.startswith(f"fine-tuned from the generator of {source}")
+
+
+def test_an_inpainter_run_starts_from_a_trained_inpainter_of_the_same_network_only(tiny_runs, split_dataset):
+    """init_inpainter (training v2's inpainter further): the run's network starts as the shipped
+    pipeline's inpainter, exactly, and its provenance says so; another network is refused, naming
+    the file; a run that starts from the tiny inpainter trains and records where it started."""
+    from helpers.networks.models import build_network
+    from helpers.pipeline import shipped
+    from helpers.pipeline.model_files import dequantize, load_inpainter
+    from helpers.training.inpainter import start_from_inpainter
+    source = shipped.SHIPPED["v2"]
+    net, arch = build_network("timm-tf_efficientnet_lite0", 2, 1, None, "random")
+    arch = start_from_inpainter(net, arch, source)
+    wanted = dequantize(load_pipeline(source).inpainter.state_dict)
+    assert all(torch.equal(v.float(), wanted[k].float()) for k, v in net.state_dict().items())
+    assert f"fine-tuned from the inpainter of {source}" in arch["weights_note"]
+    other, other_arch = build_network("resnet18", 2, 1, None, "random")
+    with pytest.raises(ValueError, match="its inpainter is"):
+        start_from_inpainter(other, other_arch, source)
+
+    tiny = tiny_runs / "inpainter" / "best.pt"
+    cfg = {**TINY_INPAINTER, "run": "inpainter_init", "epochs": 1, "init_inpainter": str(tiny)}
+    run = train("inpainter", cfg, split_dataset, tiny_runs, progress=False)
+    note = load_inpainter(run.dir / "best.pt").provenance["inpainter"]["weights_note"]
+    assert note.startswith(f"fine-tuned from the inpainter of {tiny}")
 
 
 def test_photo_crops_run_trains_on_new_crops(tiny_runs, split_dataset, capsys):

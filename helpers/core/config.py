@@ -174,6 +174,10 @@ class InpainterConfig(TrainConfig):
     weight_decay: float = setting(1e-4, recipe=True)
     ssim_weight: float = setting(1.0, recipe=True, help="loss = L1 + this x (1 - SSIM), inside the region")
     extra_photos: str = setting("", help="a folder of colour photos to draw crops from too (empty: the training split only)")
+    init_inpainter: str = setting("", resume=FREE,
+                                  help="an inpainter run or a pipeline file (a shipped model) whose inpainter starts "
+                                       "this run in place of the ImageNet encoder and a zero head (fine-tuning, "
+                                       "e.g. training v2's further); the same network. Empty: start fresh")
     val_limit: int = setting(500, resume=FREE, help="validate on the first N validation images (0: all)")
     cache: bool = setting(True, resume=FREE, help="cache the crop pool (or with CROP_REUSE = 1 the training truths' gray) "
                                                   "on disk once, reused by every epoch and run (helpers.training.data_cache)")

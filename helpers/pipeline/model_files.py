@@ -250,6 +250,17 @@ def load_pipeline(path) -> PipelineFile:
         inpainter=NetworkSpec.from_dict(d["inpainter"]) if d.get("inpainter") else None))
 
 
+def load_part(source, part: str):
+    """(network, its provenance, the file read) for `part` ("mask" or "inpainter") from a run or
+    file of that network, or from a pipeline file (a shipped model) that holds one."""
+    found = load_pipeline(source) if file_kind(source) == "restorer" else (
+        load_mask(source) if part == "mask" else load_inpainter(source))
+    spec = getattr(found, part)
+    if spec is None:
+        raise ValueError(f"{found.path}: this pipeline has no {part} to take")
+    return spec, found.provenance.get(part, {}), str(found.path)
+
+
 def write(f: MaskFile | InpainterFile | PipelineFile, path, check=None) -> Path:
     """Save a mask model, inpainter or pipeline file atomically (`check(tmp)` may refuse it first)."""
     return save(f.to_dict(), path, check)

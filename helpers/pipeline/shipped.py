@@ -15,8 +15,7 @@ from pathlib import Path
 
 from helpers import REPO_ROOT
 from helpers.core.runs import run_path
-from helpers.pipeline.model_files import (InpainterFile, MaskFile, dequantize, file_kind, load_inpainter,
-                                          load_mask, load_pipeline, quantize, write)
+from helpers.pipeline.model_files import InpainterFile, MaskFile, dequantize, load_part, load_pipeline, quantize, write
 
 # oldest first; a release joins when it beats the default on the sample test split (scripts/train_default_model.py)
 SHIPPED = {v: REPO_ROOT / "models" / f"restorer_{v}.pt" for v in ("v1", "v2")}
@@ -52,7 +51,7 @@ def export(run, out=DEFAULT_MODEL, weights: str = "float16", inpainter=None, mas
         raise ValueError(f"{run}: its generator was trained without PREFILL; a learned fill would be new to it")
     for part, source in (("mask", mask), ("inpainter", inpainter)):
         if source is not None:
-            spec, provenance, path = _network(source, part)
+            spec, provenance, path = load_part(source, part)
             setattr(pipeline, part, spec)
             pipeline.provenance = {**pipeline.provenance, part: provenance}
             notes[f"{part}_from"] = path
@@ -70,17 +69,6 @@ def export(run, out=DEFAULT_MODEL, weights: str = "float16", inpainter=None, mas
             raise ValueError(f"{out}: {tmp.stat().st_size / 1e6:.1f} MB is over the {MAX_BYTES / 1e6:.0f} MB "
                              "budget for a shipped model (nothing written)")
     return write(pipeline, out, check=within_budget)
-
-
-def _network(source, part: str):
-    """(network, its provenance, the file read) for `part` ("mask" or "inpainter") from a run or
-    file of that network, or from a pipeline file that holds one."""
-    loader = load_mask if part == "mask" else load_inpainter
-    found = load_pipeline(source) if file_kind(source) == "restorer" else loader(source)
-    spec = getattr(found, part)
-    if spec is None:
-        raise ValueError(f"{found.path}: this pipeline has no {part} to take")
-    return spec, found.provenance.get(part, {}), str(found.path)
 
 
 def unpack(pipeline_path, root) -> dict[str, Path]:

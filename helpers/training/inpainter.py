@@ -27,7 +27,7 @@ from helpers.data.photos import list_photos
 from helpers.networks.devices import loader_workers, prepare_input
 from helpers.networks.models import build_network
 from helpers.pipeline.inpaint import learned_fill, telea
-from helpers.pipeline.model_files import InpainterFile, NetworkSpec, arch_of
+from helpers.pipeline.model_files import InpainterFile, NetworkSpec, arch_of, dequantize, load_part
 from helpers.scoring.metrics import m_luminance
 from helpers.training.datasets import InpaintingCrops, on_device
 from helpers.training.loop import OneNetworkStage, Run
@@ -58,6 +58,18 @@ def fill_scores(rows: pd.DataFrame, model=None, progress: bool = False, desc: st
     return pd.DataFrame(out)
 
 
+def start_from_inpainter(model, arch: dict, source) -> dict:
+    """Load a trained inpainter's weights into `model` (fine-tuning it); a ValueError naming
+    `source` when its network is another. Returns the provenance record, saying where it started."""
+    found, provenance, path = load_part(source, "inpainter")
+    if arch_of(found.arch) != arch_of(arch):
+        raise ValueError(f"{path}: its inpainter is {arch_of(found.arch)}, this run's is {arch_of(arch)}")
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in dequantize(found.state_dict).items()})
+    note = f"fine-tuned from the inpainter of {source} ({provenance.get('weights_note', 'unrecorded weights')})"
+    print(f"{arch['encoder_name']} inpainter: {note}")
+    return {**arch, "weights_note": note}
+
+
 class InpainterStage(OneNetworkStage):
     name = "inpainter"
     best_key = "M"
@@ -73,6 +85,8 @@ class InpainterStage(OneNetworkStage):
         head = model.segmentation_head[0]  # start as Telea: no correction
         torch.nn.init.zeros_(head.weight)
         torch.nn.init.zeros_(head.bias)
+        if cfg.init_inpainter and provenance is None:  # a resumed run loads its own weights next
+            arch = start_from_inpainter(model, arch, cfg.init_inpainter)
         return self.adopt(model, arch)
 
     def spec(self, state_dict=None) -> NetworkSpec:
