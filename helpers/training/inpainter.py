@@ -64,7 +64,7 @@ def start_from_inpainter(model, arch: dict, source) -> dict:
     found, provenance, path = load_part(source, "inpainter")
     if arch_of(found.arch) != arch_of(arch):
         raise ValueError(f"{path}: its inpainter is {arch_of(found.arch)}, this run's is {arch_of(arch)}")
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in dequantize(found.state_dict).items()})
+    model.load_state_dict(dequantize(found.state_dict))  # load_state_dict casts to the parameters' float32
     note = f"fine-tuned from the inpainter of {source} ({provenance.get('weights_note', 'unrecorded weights')})"
     print(f"{arch['encoder_name']} inpainter: {note}")
     return {**arch, "weights_note": note}
